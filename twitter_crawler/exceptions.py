@@ -1,0 +1,20 @@
+"""The project's exception vocabulary, beside Scrapy's (NotConfigured, IgnoreRequest, CloseSpider).
+
+Store errors live in :mod:`twitter_crawler.stores.base`.
+"""
+
+from __future__ import annotations
+
+
+class TwitterAPIError(Exception):
+    """An answer of the Twitter API that is not data. Raised by the API modules' parsers."""
+
+    def __init__(self, status: int, codes: tuple[int, ...] = (), message: str = "") -> None:
+        super().__init__(f"HTTP {status} codes={list(codes)} {message}".strip())
+        self.status = status
+        self.codes = codes
+        self.message = message
+
+
+class MalformedPayload(ValueError):
+    """A body that is not the JSON the endpoint promises (truncated, HTML, wrong shape)."""

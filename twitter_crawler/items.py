@@ -1,0 +1,177 @@
+"""The items a crawl produces: Memri's Twitter data model (PRODUCT.md §4).
+
+Every public item is exported with a ``type`` field, ids are Twitter's ``id_str`` strings and
+dates are ISO 8601 UTC strings (``2016-07-16T04:17:02Z``). Properties that the payload does not
+carry are ``None`` and are left out of exports and of the store (an update never erases a value
+with ``None``).
+
+Items are upserts keyed as follows (see :func:`item_key`):
+
+* ``Account``, ``Tweet``, ``Photo``, ``Video``: by ``externalId``;
+* ``Website``: by ``url``;
+* ``Edge``: by ``(source, name, target)``.
+
+An ``Account`` can be seen twice in one crawl: first as a minimal mention (``externalId``,
+``handle``, ``displayName``), later with its full profile. The second one is not a duplicate: it
+adds properties.
+
+Rules of the parsers (both API versions):
+
+* a retweet's ``message`` is the retweeted tweet's full text; the retweeted tweet and its author
+  are items of their own, linked by a ``reference`` edge; the retweet itself carries no media,
+  link or mention edges (they belong to the original);
+* a quote has a ``reference`` edge to the quoted tweet when the payload embeds it;
+* a reply has ``inReplyToId``; its ``reference`` edge exists only when the replied-to tweet is in
+  the payload (never in v1.1, whose payloads do not embed it);
+* ``tweetType`` is ``retweet``, else ``quote``, else ``reply``, else ``tweet``.
+
+The internal items (:class:`TimelineWatermark`, :class:`ContactsPage`) carry bookkeeping from the
+spider to the store through the same ordered stream as the data, so that a watermark is never
+committed before the tweets it covers. They are not exported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SERVICE = "twitter"
+
+
+@dataclass(slots=True)
+class Account:
+    externalId: str
+    service: str = SERVICE
+    handle: str | None = None
+    displayName: str | None = None
+    description: str | None = None
+    location: str | None = None
+    url: str | None = None
+    avatarUrl: str | None = None
+    followersCount: int | None = None
+    followingCount: int | None = None
+    tweetCount: int | None = None
+    listedCount: int | None = None
+    verified: bool | None = None
+    protected: bool | None = None
+    dateJoined: str | None = None
+    isMe: bool | None = None
+    type: str = field(default="Account", init=False)
+
+
+@dataclass(slots=True)
+class Tweet:
+    externalId: str
+    service: str = SERVICE
+    message: str | None = None
+    postDate: str | None = None
+    tweetType: str | None = None
+    lang: str | None = None
+    source: str | None = None
+    retweetCount: int | None = None
+    likeCount: int | None = None
+    inReplyToId: str | None = None
+    replyCount: int | None = None
+    conversationId: str | None = None
+    type: str = field(default="Tweet", init=False)
+
+
+@dataclass(slots=True)
+class Photo:
+    externalId: str
+    url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    type: str = field(default="Photo", init=False)
+
+
+@dataclass(slots=True)
+class Video:
+    externalId: str
+    url: str | None = None
+    thumbnailUrl: str | None = None
+    durationMs: int | None = None
+    isGif: bool | None = None
+    type: str = field(default="Video", init=False)
+
+
+@dataclass(slots=True)
+class Website:
+    url: str
+    displayUrl: str | None = None
+    type: str = field(default="Website", init=False)
+
+
+@dataclass(slots=True)
+class Edge:
+    """``source`` and ``target`` are references: ``{"type": ..., "externalId": ...}``, or
+    ``{"type": "Website", "url": ...}``."""
+
+    name: str
+    source: dict[str, str]
+    target: dict[str, str]
+    type: str = field(default="Edge", init=False)
+
+
+@dataclass(slots=True)
+class TimelineWatermark:
+    """A timeline walk of ``userId`` is complete: the next run asks only for tweets newer than
+    ``sinceId``."""
+
+    userId: str
+    sinceId: str
+    type: str = field(default="_TimelineWatermark", init=False)
+
+
+@dataclass(slots=True)
+class ContactsPage:
+    """One page of a followers/followings walk (``name`` is ``follower`` or ``following``).
+
+    ``walkId`` is the same on every page of one walk. When ``complete`` is true, the whole list
+    was read: edges of ``name`` from ``source`` to accounts not listed in the walk are removed.
+    """
+
+    source: str
+    name: str
+    walkId: str
+    targets: list[str]
+    complete: bool = False
+    type: str = field(default="_ContactsPage", init=False)
+
+
+DataItem = Account | Tweet | Photo | Video | Website
+InternalItem = TimelineWatermark | ContactsPage
+PUBLIC_TYPES = ("Account", "Tweet", "Photo", "Video", "Website", "Edge")
+
+
+def ref(item_type: str, key: str) -> dict[str, str]:
+    """A reference to an item, as used in edges."""
+    if item_type == "Website":
+        return {"type": "Website", "url": key}
+    return {"type": item_type, "externalId": key}
+
+
+def ref_key(reference: dict[str, str]) -> tuple[str, str]:
+    return reference["type"], reference.get("externalId") or reference["url"]
+
+
+def item_key(item: Any) -> tuple[str, ...]:
+    """The identity of an item or edge, as the store enforces it."""
+    kind = item.type
+    if kind == "Edge":
+        return ("Edge", *ref_key(item.source), item.name, *ref_key(item.target))
+    if kind == "Website":
+        return ("Website", item.url)
+    return (kind, item.externalId)
+
+
+def to_dict(item: Any) -> dict[str, Any]:
+    """The item as a plain dict without ``None`` values, ``type`` first."""
+    out: dict[str, Any] = {"type": item.type}
+    for name in item.__slots__:
+        if name == "type":
+            continue
+        value = getattr(item, name)
+        if value is not None:
+            out[name] = value
+    return out

@@ -1,0 +1,83 @@
+"""Scrapy project settings of twitter_crawler.
+
+The project's own settings (``TWITTER_*``, ``POD_*``) take their defaults from
+:mod:`twitter_crawler.settings.defaults`. Each can be set, from weakest to strongest, in
+``settings_local.py`` (next to ``scrapy.cfg``, git-ignored), in an environment variable of the
+same name, or on the command line with ``-s NAME=value``.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from pathlib import Path
+
+from twitter_crawler.settings import defaults as _defaults
+
+BOT_NAME = "twitter_crawler"
+SPIDER_MODULES = ["twitter_crawler.spiders"]
+NEWSPIDER_MODULE = "twitter_crawler.spiders"
+COMMANDS_MODULE = "twitter_crawler.commands"
+
+# The API, not a website: no robots.txt, no cookies, no redirects to follow.
+ROBOTSTXT_OBEY = False
+COOKIES_ENABLED = False
+REDIRECT_ENABLED = False
+USER_AGENT = "twitter_crawler/0.1 (+https://github.com/memri/twitter_crawler)"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# Remote code execution and a telnet shell have no place in an importer holding credentials.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Concurrency is bounded by Twitter's quotas, not by the crawler: enough slots that a parked
+# endpoint never starves the others.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 32
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 30
+
+# 429 is parked by the rate-limit middleware, never retried blindly.
+RETRY_ENABLED = True
+RETRY_TIMES = 5
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+# Twitter answers errors with JSON bodies the spider middleware must read.
+HTTPERROR_ALLOW_ALL = True
+
+DOWNLOADER_MIDDLEWARES = {
+    # After RetryMiddleware (550) on the way in, before it on the way out.
+    "twitter_crawler.downloadermiddlewares.ratelimit.RateLimitMiddleware": 560,
+    # Last before the download: every attempt is signed with a fresh nonce and timestamp.
+    "twitter_crawler.downloadermiddlewares.oauth.OAuth1Middleware": 580,
+}
+SPIDER_MIDDLEWARES = {
+    "twitter_crawler.spidermiddlewares.errors.TwitterErrorMiddleware": 60,
+    "twitter_crawler.spidermiddlewares.watermarks.WatermarkMiddleware": 600,
+}
+ITEM_PIPELINES = {
+    "twitter_crawler.pipelines.dedupe.DedupePipeline": 100,
+    "twitter_crawler.pipelines.store.StorePipeline": 300,
+}
+EXTENSIONS = {
+    "twitter_crawler.extensions.summary.SummaryExtension": 500,
+}
+
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 0
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
+
+
+def _load_overrides() -> None:
+    names = [n for n in dir(_defaults) if n.isupper() and n.startswith(("TWITTER_", "POD_"))]
+    values = {n: getattr(_defaults, n) for n in names}
+    local = Path(os.environ.get("TWITTER_CRAWLER_SETTINGS_LOCAL", "settings_local.py"))
+    if local.is_file():
+        loaded = runpy.run_path(str(local))
+        values.update({k: v for k, v in loaded.items() if k.isupper()})
+    for name in list(values) + [n for n in os.environ if n.startswith(("TWITTER_", "POD_"))]:
+        if name in os.environ:
+            values[name] = os.environ[name]
+    globals().update(values)
+
+
+_load_overrides()

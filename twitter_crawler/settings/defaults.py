@@ -1,0 +1,58 @@
+"""Every default of the project's own settings, in one place.
+
+Settings are grouped by component; within a group the enabling flag comes first, the rest are in
+alphabetical order. Each of them can be overridden with ``-s NAME=value``, with an environment
+variable of the same name, or in ``settings_local.py``. ``docs/settings.md`` describes them.
+"""
+
+from __future__ import annotations
+
+# API
+TWITTER_API_URL = "https://api.twitter.com"
+TWITTER_API_VERSION = "1.1"
+
+# Credentials (OAuth 1.0a user context). Secrets: never logged, never stored.
+TWITTER_ACCESS_SECRET = ""
+TWITTER_ACCESS_TOKEN = ""
+TWITTER_CONSUMER_KEY = ""
+TWITTER_CONSUMER_SECRET = ""
+
+# Contacts: which endpoints import followers/followings ("auto" picks the faster under the quotas).
+TWITTER_CONTACTS_STRATEGY = "auto"
+
+# Rate-limit parking
+TWITTER_RATELIMIT_ENABLED = True
+TWITTER_RATELIMIT_MARGIN = 1.0
+TWITTER_RATELIMIT_MAX_WAIT = 905.0
+
+# Progress line
+TWITTER_PROGRESS_INTERVAL = 30.0
+
+# Store
+POD_URL = "sqlite:///pod.sqlite3"
+POD_BATCH_SIZE = 500
+POD_BATCH_SECONDS = 1.0
+POD_DATABASE_KEY = ""
+POD_OWNER_KEY = ""
+POD_RETRY_TIMES = 5
+POD_RETRY_BACKOFF = 0.5
+
+#: The names of the settings whose values are secrets.
+SECRET_SETTINGS = (
+    "TWITTER_ACCESS_SECRET",
+    "TWITTER_ACCESS_TOKEN",
+    "TWITTER_CONSUMER_SECRET",
+    "TWITTER_BEARER_TOKEN",
+    "POD_DATABASE_KEY",
+    "POD_OWNER_KEY",
+)
+
+#: Credentials the bundled emulator accepts by default. They are used only when the API is on this
+#: machine (127.0.0.1 or localhost) and no credentials were configured, so the offline demo runs
+#: without any Twitter account.
+LOCAL_DEMO_CREDENTIALS = {
+    "TWITTER_CONSUMER_KEY": "emulator-consumer-key",
+    "TWITTER_CONSUMER_SECRET": "emulator-consumer-secret",
+    "TWITTER_ACCESS_TOKEN": "1-emulator-access-token",
+    "TWITTER_ACCESS_SECRET": "emulator-access-secret",
+}

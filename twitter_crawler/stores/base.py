@@ -1,0 +1,107 @@
+"""The interface every store implements, and the factory that picks one from ``POD_URL``.
+
+Stores are plain, blocking classes: the store pipeline calls them from one worker thread, one
+call at a time, never from the reactor thread. A store never sees a secret it would write: keys
+are given to it, used for transport, and kept out of its ``describe()``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class StoreError(Exception):
+    """The store cannot take the batch now (unreachable, refusing writes). Retried with backoff."""
+
+
+class StoreConfigError(Exception):
+    """The store cannot be used at all (malformed ``POD_URL``, a corrupt or foreign SQLite file,
+    a missing extra). The message says what is wrong and what to do; the crawl does not start."""
+
+
+@dataclass
+class Batch:
+    """What the pipeline hands to a store in one call, in the order the crawl produced it.
+
+    ``items`` are dicts as :func:`twitter_crawler.items.to_dict` makes them (``type`` plus
+    properties, no ``None`` values); ``edges`` the same for edges. ``watermarks`` maps a user id
+    to its new ``since_id``; ``contact_pages`` are :class:`~twitter_crawler.items.ContactsPage`
+    dicts. A store applies a batch atomically: all of it, or nothing and :class:`StoreError`.
+    """
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    watermarks: dict[str, str] = field(default_factory=dict)
+    contact_pages: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.edges) + len(self.watermarks) + len(self.contact_pages)
+
+
+@dataclass
+class WriteResult:
+    """What a batch changed: counts per item type (``Account``, ``Tweet``, ...)."""
+
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    edges_created: Counter[str] = field(default_factory=Counter)  # by edge name
+    edges_removed: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: WriteResult) -> None:
+        for name in ("created", "updated", "unchanged", "edges_created", "edges_removed"):
+            getattr(self, name).update(getattr(other, name))
+
+
+class Store(ABC):
+    """A Pod-shaped store: items with a type, a key and properties; edges (source, name, target)."""
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect, check and prepare (schema). Raises :class:`StoreConfigError` or
+        :class:`StoreError`."""
+
+    @abstractmethod
+    def watermarks(self) -> dict[str, str]:
+        """Every stored timeline watermark: user id → since_id."""
+
+    @abstractmethod
+    def write(self, batch: Batch) -> WriteResult:
+        """Apply the batch atomically. Items are upserts: new properties are added, changed ones
+        replaced, missing ones kept. Edges are created once."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the data goes, for people: a path or a URL without any key."""
+
+
+def open_store(url: str, *, owner_key: str = "", database_key: str = "") -> Store:
+    """Builds the store named by ``POD_URL`` (not opened yet)."""
+    if url.startswith("sqlite:///"):
+        from twitter_crawler.stores.sqlite import SQLiteStore
+
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise StoreConfigError(
+                f"POD_URL={url!r} names no file: use sqlite:///path/to/pod.sqlite3"
+            )
+        return SQLiteStore(path)
+    if url.startswith(("http://", "https://")):
+        try:
+            from twitter_crawler.stores.pod import PodStore
+        except ImportError as exc:
+            raise StoreConfigError(
+                f"POD_URL={url!r} is a real Pod, which needs pymemri: "
+                "install the extra with  pip install -e '.[pod]'"
+            ) from exc
+        return PodStore(url, owner_key=owner_key, database_key=database_key)
+    raise StoreConfigError(
+        f"POD_URL={url!r} is not a store address: use sqlite:///path/to/pod.sqlite3 "
+        "for the embedded store or http(s)://host:port for a Pod"
+    )
