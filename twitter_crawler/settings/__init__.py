@@ -44,6 +44,22 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 # Twitter answers errors with JSON bodies the spider middleware must read.
 HTTPERROR_ALLOW_ALL = True
 
+DOWNLOAD_HANDLERS = {
+    "http": "twitter_crawler.downloadhandlers.http11.NoResendHTTP11DownloadHandler",
+    "https": "twitter_crawler.downloadhandlers.http11.NoResendHTTP11DownloadHandler",
+}
+# One downloader slot per endpoint (set in meta by the API module): an endpoint parked for its
+# rate limit holds at most its own slots, never all of CONCURRENT_REQUESTS.
+DOWNLOAD_SLOTS = {
+    "statuses/user_timeline": {"concurrency": 16, "delay": 0, "jitter": 0},
+    "users/lookup": {"concurrency": 4, "delay": 0, "jitter": 0},
+    "users/show": {"concurrency": 2, "delay": 0, "jitter": 0},
+    "followers/list": {"concurrency": 2, "delay": 0, "jitter": 0},
+    "friends/list": {"concurrency": 2, "delay": 0, "jitter": 0},
+    "followers/ids": {"concurrency": 2, "delay": 0, "jitter": 0},
+    "friends/ids": {"concurrency": 2, "delay": 0, "jitter": 0},
+}
+
 DOWNLOADER_MIDDLEWARES = {
     # After RetryMiddleware (550) on the way in, before it on the way out.
     "twitter_crawler.downloadermiddlewares.ratelimit.RateLimitMiddleware": 560,

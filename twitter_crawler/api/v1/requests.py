@@ -1,0 +1,157 @@
+"""Requests of the Twitter API v1.1: the only place that knows its URLs and parameters.
+
+Each request carries, in ``meta``:
+
+* ``twitter_endpoint``: the resource family Twitter counts quotas by (``followers/list``);
+* ``download_slot``: the same, so each endpoint gets its own downloader slot and a parked
+  endpoint never holds back the others.
+
+Walk positions (cursors, ``max_id``, counts) travel in ``cb_kwargs`` as plain dicts, so every
+request can be written to a JOBDIR queue and a resumed crawl continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from scrapy import Request
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+VERSION_PATH = "1.1"
+
+#: Twitter's documented per-15-minute user-context limits; used to plan, the headers decide.
+QUOTAS = {
+    "users/show": 900,
+    "users/lookup": 900,
+    "followers/list": 15,
+    "friends/list": 15,
+    "followers/ids": 15,
+    "friends/ids": 15,
+    "statuses/user_timeline": 900,
+}
+LIST_PAGE = 200
+IDS_PAGE = 5000
+LOOKUP_BATCH = 100
+TIMELINE_PAGE = 200
+TIMELINE_CAP = 3200
+
+# follower/following is the edge name; followers/friends the endpoint family.
+FAMILY = {"follower": "followers", "following": "friends"}
+
+
+class ApiV1:
+    """Builds v1.1 requests against ``base_url`` (``TWITTER_API_URL``)."""
+
+    version = "1.1"
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/") + "/" + VERSION_PATH
+
+    def _request(
+        self,
+        endpoint: str,
+        params: dict[str, Any],
+        callback: Callable[..., Any],
+        cb_kwargs: dict[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        priority: int = 0,
+    ) -> Request:
+        meta = {"twitter_endpoint": endpoint, "download_slot": endpoint}
+        query = urlencode(params)
+        if method == "POST":
+            return Request(
+                f"{self.base}/{endpoint}.json",
+                method="POST",
+                body=query,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                callback=callback,
+                cb_kwargs=cb_kwargs or {},
+                meta=meta,
+                priority=priority,
+            )
+        return Request(
+            f"{self.base}/{endpoint}.json?{query}",
+            callback=callback,
+            cb_kwargs=cb_kwargs or {},
+            meta=meta,
+            priority=priority,
+        )
+
+    def user(self, handle: str, callback: Callable[..., Any]) -> Request:
+        return self._request("users/show", {"screen_name": handle}, callback, priority=100)
+
+    def contacts(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+        """A page of followers or followings; ``walk['strategy']`` is ``list`` or ``ids``."""
+        family = FAMILY[walk["kind"]]
+        if walk["strategy"] == "list":
+            count = LIST_PAGE
+            params = {"user_id": walk["user_id"], "count": count, "cursor": walk["cursor"],
+                      "skip_status": "true", "include_user_entities": "true"}
+            endpoint = f"{family}/list"
+        else:
+            params = {"user_id": walk["user_id"], "count": IDS_PAGE, "cursor": walk["cursor"],
+                      "stringify_ids": "true"}
+            endpoint = f"{family}/ids"
+        return self._request(endpoint, params, callback, {"walk": walk}, priority=50)
+
+    def lookup(self, ids: list[str], walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+        params = {"user_id": ",".join(ids), "include_entities": "true"}
+        return self._request(
+            "users/lookup", params, callback, {"walk": walk, "ids": ids}, method="POST", priority=40
+        )
+
+    def timeline(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+        """One page of a timeline walk, newest first, paging backwards with ``max_id``."""
+        count = max(1, min(TIMELINE_PAGE, walk["wanted"] - walk["fetched"]))
+        params: dict[str, Any] = {"user_id": walk["user_id"], "count": count,
+                                  "tweet_mode": "extended", "include_rts": "true"}
+        if walk.get("since_id"):
+            params["since_id"] = walk["since_id"]
+        if walk.get("max_id"):
+            params["max_id"] = walk["max_id"]
+        # Own timeline first: it is what the user asked for by name.
+        return self._request(
+            "statuses/user_timeline", params, callback, {"walk": walk},
+            priority=30 if walk.get("own") else 10,
+        )
+
+
+def windows_needed(requests: int, quota: int) -> int:
+    """How many full quota windows a run of ``requests`` must wait (the first window is free)."""
+    return max(0, math.ceil(requests / quota) - 1) if requests else 0
+
+
+def choose_strategy(followers: int, followings: int, limit: int | None) -> dict[str, str]:
+    """Picks ``list`` (``*/list``) or ``ids`` (``*/ids`` + ``users/lookup``) per list.
+
+    The list endpoints give 200 full users per request but only 15 requests per window; the ids
+    endpoints give 5,000 ids per request, then 100 users per lookup at 900 lookups per window
+    (shared by both lists). Whichever needs fewer waiting windows wins; on a tie, fewer requests.
+    """
+    counts = {"follower": followers, "following": followings}
+    if limit is not None:
+        counts = {k: min(v, limit) for k, v in counts.items()}
+    list_windows = {k: windows_needed(math.ceil(n / LIST_PAGE), QUOTAS["followers/list"])
+                    for k, n in counts.items()}
+    list_requests = {k: math.ceil(n / LIST_PAGE) for k, n in counts.items()}
+    ids_requests = {k: math.ceil(n / IDS_PAGE) for k, n in counts.items()}
+    lookups = {k: math.ceil(n / LOOKUP_BATCH) for k, n in counts.items()}
+    total_lookups = sum(lookups.values())
+    out = {}
+    for kind in counts:
+        ids_windows = max(windows_needed(ids_requests[kind], QUOTAS["followers/ids"]),
+                          windows_needed(total_lookups, QUOTAS["users/lookup"]))
+        if ids_windows < list_windows[kind]:
+            out[kind] = "ids"
+        elif ids_windows == list_windows[kind] and (
+            ids_requests[kind] + lookups[kind] < list_requests[kind]
+        ):
+            out[kind] = "ids"
+        else:
+            out[kind] = "list"
+    return out

@@ -1,0 +1,57 @@
+"""``scrapy crawl``, with an exit status that tells whether the import finished.
+
+Scrapy's own command exits 0 whatever the close reason. An import that stopped on bad
+credentials or an unreachable store must not look like a success to a script or to the Pod, so
+this command (which replaces the built-in one through ``COMMANDS_MODULE``) exits 1 when the
+spider closed for any reason but ``finished``, and 2 with one line when a spider argument is bad.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
+
+if TYPE_CHECKING:
+    import argparse
+
+#: Reasons that end a crawl normally. ``shutdown`` (Ctrl-C) is a pause, not a failure, but the
+#: import is not complete: it exits 1 too, so scripts rerun it.
+SUCCESS = {"finished"}
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            super().run(args, opts)
+            return
+        if args[0] == "twitter":
+            try:
+                parse_arguments(**{k: v for k, v in opts.spargs.items()
+                                   if k in ("handle", "parts", "limit", "following_tweets")})
+            except BadArgument as exc:
+                print(f"twitter: bad argument: {exc}", file=sys.stderr)  # noqa: T201
+                self.exitcode = 2
+                return
+        assert self.crawler_process
+        crawler = self._create_crawler(args[0])
+        reasons: list[str] = []
+
+        def closed(reason: str, **_: Any) -> None:
+            reasons.append(reason)
+
+        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed or any(r not in SUCCESS for r in reasons):
+            self.exitcode = 1
+        elif not reasons:
+            self.exitcode = 1
+
+    def short_desc(self) -> str:
+        return "Run a spider; exit 1 unless it finished, 2 on a bad argument"

@@ -1,0 +1,67 @@
+"""Prints, when a crawl ends, one summary a person can read.
+
+What was imported (accounts, tweets, media, links, edges), how much of it was new, what was
+skipped and why, the requests made, the time spent waiting for rate limits, and where the data
+went. It reads the crawl's stats only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+TYPES = (("Account", "accounts"), ("Tweet", "tweets"), ("Photo", "photos"),
+         ("Video", "videos"), ("Website", "links"))
+SKIPS = (("protected", "protected timelines"), ("unavailable", "unavailable timelines"),
+         ("failed", "failed requests"), ("malformed_gave_up", "unreadable answers"))
+
+
+class SummaryExtension:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self, reason: str) -> None:
+        logger.info("%(summary)s", {"summary": self.summary(reason)})
+
+    def summary(self, reason: str) -> str:
+        stats = self.crawler.stats.get_stats()
+
+        def total(prefix: str) -> int:
+            return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
+
+        lines = [f"Import {'finished' if reason == 'finished' else 'stopped: ' + reason}"]
+        for kind, label in TYPES:
+            new = stats.get(f"twitter/store/created/{kind}", 0)
+            known = (stats.get(f"twitter/store/updated/{kind}", 0)
+                     + stats.get(f"twitter/store/unchanged/{kind}", 0))
+            lines.append(f"  {label:<9} {new + known:>8,}  ({new:,} new, {known:,} already known)")
+        edges_new = total("twitter/store/edges_created/")
+        edges_removed = total("twitter/store/edges_removed/")
+        lines.append(f"  {'edges':<9} {edges_new:>8,}  new, {edges_removed:,} removed (unfollows)")
+        skipped = [f"{stats[f'twitter/errors/{key}']:,} {label}" for key, label in SKIPS
+                   if stats.get(f"twitter/errors/{key}")]
+        if stats.get("twitter/spider/skipped_objects"):
+            skipped.append(f"{stats['twitter/spider/skipped_objects']:,} unreadable objects")
+        lines.append(f"  skipped   {', '.join(skipped) if skipped else 'nothing'}")
+        waited = stats.get("twitter/ratelimit/wait_seconds", 0.0)
+        lines.append(
+            f"  requests  {stats.get('downloader/request_count', 0):,} "
+            f"({stats.get('twitter/ratelimit/parked', 0):,} parked for rate limits, "
+            f"{waited:,.0f}s waiting)"
+        )
+        lines.append(f"  stored in {stats.get('twitter/store/where', 'nowhere (no store)')}")
+        return "\n".join(lines)

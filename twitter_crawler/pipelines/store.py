@@ -1,0 +1,188 @@
+"""Writes every item and edge to the store named by ``POD_URL``, in batches, off the reactor.
+
+Items are buffered in the order the crawl produced them and written in batches of
+``POD_BATCH_SIZE`` (or every ``POD_BATCH_SECONDS``), one batch at a time, in a worker thread.
+Each batch is atomic in the store. A batch the store refuses is retried ``POD_RETRY_TIMES``
+times with exponential backoff from ``POD_RETRY_BACKOFF`` seconds; then nothing more is written
+and the crawl closes with ``pod_unavailable``: since watermarks travel in the same stream, a
+rerun fetches again whatever was not stored.
+
+Returns each public item as a plain dict (no ``None`` values, ``type`` first), which is what
+feed exports write. The internal items are dropped here, after they were queued for the store.
+
+Settings read: ``POD_URL``, ``POD_OWNER_KEY``, ``POD_DATABASE_KEY``, ``POD_BATCH_SIZE``,
+``POD_BATCH_SECONDS``, ``POD_RETRY_TIMES``, ``POD_RETRY_BACKOFF``.
+
+Stats: ``twitter/store/created/<type>``, ``twitter/store/updated/<type>``,
+``twitter/store/unchanged/<type>``, ``twitter/store/edges_created/<name>``,
+``twitter/store/edges_removed/<name>``, ``twitter/store/batches``, ``twitter/store/retries``,
+``twitter/store/failed_batches``, ``twitter/store/where``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.utils.asyncio import run_in_thread
+
+from twitter_crawler.items import ContactsPage, TimelineWatermark, to_dict
+from twitter_crawler.stores.base import Batch, StoreConfigError, StoreError, WriteResult, open_store
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+    from twitter_crawler.stores.base import Store
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(
+        self,
+        crawler: Crawler,
+        url: str,
+        owner_key: str,
+        database_key: str,
+        batch_size: int,
+        batch_seconds: float,
+        retry_times: int,
+        retry_backoff: float,
+    ) -> None:
+        self.crawler = crawler
+        self.url = url
+        self._keys = (owner_key, database_key)
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.retry_times = retry_times
+        self.retry_backoff = retry_backoff
+        self.store: Store | None = None
+        self.batch = Batch()
+        self.result = WriteResult()
+        self.failed = False
+        self._lock: asyncio.Lock | None = None
+        self._timer: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        s = crawler.settings
+        batch_size = s.getint("POD_BATCH_SIZE")
+        if batch_size < 1:
+            raise NotConfigured(f"POD_BATCH_SIZE ({batch_size!r}) must be 1 or more")
+        return cls(
+            crawler,
+            s.get("POD_URL"),
+            s.get("POD_OWNER_KEY") or "",
+            s.get("POD_DATABASE_KEY") or "",
+            batch_size,
+            s.getfloat("POD_BATCH_SECONDS"),
+            s.getint("POD_RETRY_TIMES"),
+            s.getfloat("POD_RETRY_BACKOFF"),
+        )
+
+    async def open_spider(self) -> None:
+        self._lock = asyncio.Lock()
+        try:
+            store = open_store(self.url, owner_key=self._keys[0], database_key=self._keys[1])
+            await self._with_retries(store.open)
+        except StoreConfigError as exc:
+            logger.error("Cannot use the store: %(error)s", {"error": exc})
+            self.failed = True
+            raise CloseSpider("pod_config_error") from None
+        except StoreError as exc:
+            logger.error("The store at %(where)s is unreachable: %(error)s",
+                         {"where": store.describe(), "error": exc})
+            self.failed = True
+            raise CloseSpider("pod_unavailable") from None
+        self.store = store
+        self.crawler.stats.set_value("twitter/store/where", store.describe())
+        self._timer = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.batch_seconds)
+            if len(self.batch) and not self.failed:
+                await self._flush()
+
+    async def process_item(self, item: Any) -> Any:
+        if self.failed:
+            # Nothing is written after a lost batch: a later watermark must not outrun it.
+            raise DropItem("the store stopped taking writes", log_level="DEBUG")
+        batch = self.batch
+        if isinstance(item, TimelineWatermark):
+            batch.watermarks[item.userId] = item.sinceId
+            out = None
+        elif isinstance(item, ContactsPage):
+            batch.contact_pages.append(to_dict(item))
+            out = None
+        else:
+            out = to_dict(item)
+            (batch.edges if item.type == "Edge" else batch.items).append(out)
+        if len(batch) >= self.batch_size:
+            await self._flush()
+        if out is None:
+            raise DropItem("bookkeeping, not exported", log_level="DEBUG")
+        return out
+
+    async def _flush(self) -> None:
+        # Swap first: items arriving while this batch is written go to the next one.
+        batch, self.batch = self.batch, Batch()
+        if not len(batch):
+            return
+        assert self._lock is not None and self.store is not None
+        async with self._lock:
+            if self.failed:
+                return
+            try:
+                result = await self._with_retries(self.store.write, batch)
+            except StoreError as exc:
+                self.failed = True
+                self.crawler.stats.inc_value("twitter/store/failed_batches")
+                logger.error(
+                    "The store at %(where)s refused a batch of %(n)d after %(times)d retries "
+                    "(%(error)s): stopping. Rerun the same command once the store is back; "
+                    "it imports what is missing.",
+                    {"where": self.store.describe(), "n": len(batch), "times": self.retry_times,
+                     "error": exc},
+                )
+                # Not awaited: closing waits for the items in progress, this one among them.
+                asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="pod_unavailable"))
+                return
+        self._count(result)
+
+    async def _with_retries(self, func: Any, *args: Any) -> Any:
+        delay = self.retry_backoff
+        for attempt in range(self.retry_times + 1):
+            try:
+                return await run_in_thread(func, *args)
+            except StoreError as exc:
+                if attempt == self.retry_times:
+                    raise
+                self.crawler.stats.inc_value("twitter/store/retries")
+                logger.warning("Store write failed (%(error)s); retrying in %(delay).1fs",
+                               {"error": exc, "delay": delay})
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _count(self, result: WriteResult) -> None:
+        self.result.add(result)
+        stats = self.crawler.stats
+        stats.inc_value("twitter/store/batches")
+        for name in ("created", "updated", "unchanged", "edges_created", "edges_removed"):
+            for kind, n in getattr(result, name).items():
+                stats.inc_value(f"twitter/store/{name}/{kind}", n)
+
+    async def close_spider(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.store is None:
+            return
+        if not self.failed:
+            await self._flush()
+        if self._lock is not None:
+            async with self._lock:
+                await run_in_thread(self.store.close)

@@ -1,0 +1,165 @@
+"""Turns Twitter's error answers into outcomes before any callback sees them.
+
+As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's error bodies
+(``{"errors": [{"code": 88, ...}]}``, ``{"error": "Not authorized."}``):
+
+* fatal conditions close the crawl with a named reason and one clear line: bad credentials
+  (``twitter_bad_credentials``: codes 32, 89, 135, 215), the handle not found
+  (``twitter_user_not_found``: code 50), the handle suspended (``twitter_user_suspended``: code
+  63), an access level without v1.1 reads (``twitter_access_level``: code 453);
+* a protected timeline (401 without a code) is skipped with a log line; a followed account that
+  is protected, suspended or gone is skipped and the crawl goes on;
+* a body that is not the JSON it should be is retried a bounded number of times, then counted
+  and logged as a failure of that request.
+
+Stats: ``twitter/errors/<outcome>`` and ``twitter/errors/code/<code>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import CloseSpider
+
+from twitter_crawler.api.v1 import parse as v1
+from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+CREDENTIAL_CODES = {32, 89, 135, 215}
+CREDENTIAL_SETTINGS = "TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET"
+
+
+class SkipResponse(Exception):
+    """The answer is an expected dead end (a protected timeline): nothing to parse, nothing lost."""
+
+
+class TwitterErrorMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.closing = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_spider_input(self, response: Response) -> None:
+        if 200 <= response.status < 300:
+            return
+        try:
+            v1.check_error(response.status, response.body)
+        except TwitterAPIError as error:
+            raise error from None
+        raise TwitterAPIError(response.status)
+
+    def process_spider_exception(
+        self, response: Response, exception: Exception
+    ) -> Iterable[Any] | None:
+        if isinstance(exception, TwitterAPIError):
+            return self._api_error(response, exception)
+        if isinstance(exception, MalformedPayload):
+            return self._malformed(response, exception)
+        return None
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _stat(self, name: str) -> None:
+        self.crawler.stats.inc_value(f"twitter/errors/{name}")
+
+    def _fatal(self, reason: str, message: str, args: dict[str, Any]) -> None:
+        self._stat(reason.removeprefix("twitter_"))
+        if not self.closing:
+            self.closing = True
+            logger.error(message, args)
+        raise CloseSpider(reason)
+
+    def _api_error(self, response: Response, error: TwitterAPIError) -> Iterable[Any]:
+        request = response.request
+        assert request is not None
+        endpoint = request.meta.get("twitter_endpoint", "?")
+        for code in error.codes:
+            self.crawler.stats.inc_value(f"twitter/errors/code/{code}")
+        codes = set(error.codes)
+        details = {"endpoint": endpoint, "status": error.status, "codes": sorted(codes),
+                   "message": error.message or "no message", "url": request.url}
+        if 453 in codes:
+            self._fatal(
+                "twitter_access_level",
+                "Twitter refused %(endpoint)s (HTTP %(status)s, code 453): these credentials' "
+                "access level has no v1.1 reads, which need an elevated access level. "
+                "Use API v2 instead (-s TWITTER_API_VERSION=2) or an account with elevated access.",
+                details,
+            )
+        if codes & CREDENTIAL_CODES or (error.status == 401 and endpoint == "users/show"):
+            hint = (" The machine's clock is off (code 135): set it right."
+                    if 135 in codes else "")
+            self._fatal(
+                "twitter_bad_credentials",
+                "Twitter refused the credentials (HTTP %(status)s, codes %(codes)s: "
+                "%(message)s). Check " + CREDENTIAL_SETTINGS + "." + hint,
+                details,
+            )
+        if endpoint == "users/show":
+            spider = self.crawler.spider
+            details["handle"] = getattr(spider, "handle", "?")
+            if error.status == 404 or 50 in codes:
+                self._fatal("twitter_user_not_found",
+                            "Handle @%(handle)s does not exist on Twitter (HTTP %(status)s, "
+                            "codes %(codes)s): check the handle argument.", details)
+            if 63 in codes:
+                self._fatal("twitter_user_suspended",
+                            "Handle @%(handle)s is suspended by Twitter (code 63): "
+                            "there is nothing to import.", details)
+        if error.status == 429:
+            # The rate-limit middleware parks 429s; one that slips through goes back to it.
+            retry = request.replace(dont_filter=True)
+            self._stat("ratelimited")
+            return [retry]
+        if endpoint == "statuses/user_timeline" and error.status == 401:
+            self._stat("protected")
+            logger.info("Timeline of user %(user)s is protected: skipped (its profile and edges "
+                        "are imported)", {"user": _user(request)})
+            return []
+        if endpoint == "users/lookup" and error.status == 404:
+            self._stat("lookup_empty")
+            logger.info("users/lookup found none of %(n)d accounts (suspended or gone)",
+                        {"n": len(request.cb_kwargs.get("ids", []))})
+            return []
+        if error.status in (403, 404) and endpoint == "statuses/user_timeline":
+            self._stat("unavailable")
+            logger.info("Timeline of user %(user)s is unavailable (HTTP %(status)s, codes "
+                        "%(codes)s: %(message)s): skipped", {**details, "user": _user(request)})
+            return []
+        self._stat("failed")
+        logger.error("Gave up on %(url)s: HTTP %(status)s, codes %(codes)s: %(message)s", details)
+        return []
+
+    def _malformed(self, response: Response, error: MalformedPayload) -> Iterable[Any]:
+        request = response.request
+        assert request is not None
+        self._stat("malformed")
+        retry = get_retry_request(
+            request, spider=self.crawler.spider, reason="malformed_body",
+            stats_base_key="twitter/errors/retry",
+        )
+        if retry is not None:
+            return [retry]
+        logger.error("Gave up on %(url)s: the body is not valid JSON (%(error)s)",
+                     {"url": request.url, "error": error})
+        self._stat("malformed_gave_up")
+        return []
+
+
+def _user(request: Request) -> str:
+    walk = request.cb_kwargs.get("walk") or {}
+    return str(walk.get("user_id", "?"))

@@ -1,0 +1,209 @@
+"""The ``twitter`` spider: plans the import of one account's world.
+
+``scrapy crawl twitter -a handle=NAME [-a parts=...] [-a limit=N] [-a following_tweets=N]``
+
+The user comes first (``users/show``); its counts decide how followers and followings are read;
+then its own timeline and the timeline of everyone it follows. The spider knows the order of
+things, not the API's shapes: requests come from the API module and payloads are turned into
+items there.
+
+Error answers never reach the callbacks: ``TwitterErrorMiddleware`` turns them into a skip, a
+retry or a close with a named reason. Every position in a walk travels in ``cb_kwargs`` as a
+plain dict, so the crawl can be paused and resumed with ``JOBDIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Spider
+
+from twitter_crawler.api.v1 import parse as v1
+from twitter_crawler.api.v1.requests import LOOKUP_BATCH, TIMELINE_CAP, ApiV1, choose_strategy
+from twitter_crawler.items import ContactsPage, Edge, TimelineWatermark, ref
+from twitter_crawler.spiders.arguments import parse_arguments
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("auto", "list", "ids")
+
+
+class TwitterSpider(Spider):
+    name = "twitter"
+
+    def __init__(
+        self,
+        handle: str | None = None,
+        parts: str | None = None,
+        limit: str | None = None,
+        following_tweets: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        args = parse_arguments(handle, parts, limit, following_tweets)
+        self.handle = args.handle
+        self.parts = args.parts
+        self.limit = args.limit
+        self.following_tweets = args.following_tweets
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        version = str(settings.get("TWITTER_API_VERSION"))
+        if version != "1.1":
+            raise ValueError(f"TWITTER_API_VERSION={version!r} is not supported; use 1.1")
+        spider.api = ApiV1(settings.get("TWITTER_API_URL"))
+        strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
+        if strategy not in STRATEGIES:
+            raise ValueError(
+                f"TWITTER_CONTACTS_STRATEGY={strategy!r}: choose one of {', '.join(STRATEGIES)}"
+            )
+        spider.contacts_strategy = strategy
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        # Not dont_filter: on a JOBDIR resume the dupefilter knows it was done already.
+        yield self.api.user(self.handle, self.parse_user)
+
+    # -- the account ---------------------------------------------------------------------------
+
+    def parse_user(self, response: Response) -> Iterator[Any]:
+        account = v1.parse_user(v1.load_json(response.body), me_id=None)
+        account.isMe = True
+        me = account.externalId
+        # Always imported: contacts and tweets need it as the endpoint of their edges.
+        yield account
+        strategies = choose_strategy(
+            account.followersCount or 0, account.followingCount or 0, self.limit
+        )
+        if self.contacts_strategy != "auto":
+            strategies = dict.fromkeys(strategies, self.contacts_strategy)
+        self.crawler.stats.set_value("twitter/spider/strategy/follower", strategies["follower"])
+        self.crawler.stats.set_value("twitter/spider/strategy/following", strategies["following"])
+        self.crawler.stats.set_value("twitter/spider/known/followers", account.followersCount or 0)
+        self.crawler.stats.set_value("twitter/spider/known/following", account.followingCount or 0)
+
+        if "timeline" in self.parts and self.limit != 0:
+            wanted = min(TIMELINE_CAP, self.limit if self.limit is not None else TIMELINE_CAP)
+            yield self.timeline_request(me, me, wanted, own=True)
+        for kind, part in (("follower", "followers"), ("following", "following")):
+            timelines = kind == "following" and "following_timelines" in self.parts
+            timelines = timelines and self.following_tweets > 0
+            if part not in self.parts and not timelines:
+                continue
+            walk = {
+                "me": me,
+                "kind": kind,
+                "user_id": me,
+                "strategy": strategies[kind] if part in self.parts else "ids",
+                "cursor": "-1",
+                "walk_id": uuid.uuid4().hex,
+                "fetched": 0,
+                "limit": self.limit,
+                "import": part in self.parts,
+                "timelines": timelines,
+            }
+            if self.limit == 0:
+                continue
+            yield self.api.contacts(walk, self.parse_contacts)
+
+    # -- followers and followings --------------------------------------------------------------
+
+    def _take(self, walk: dict[str, Any], ids: list[str]) -> list[str]:
+        if walk["limit"] is not None:
+            ids = ids[: max(0, walk["limit"] - walk["fetched"])]
+        walk["fetched"] += len(ids)
+        return ids
+
+    def _next_page(self, walk: dict[str, Any], next_cursor: str) -> Iterator[Any]:
+        limited = walk["limit"] is not None and walk["fetched"] >= walk["limit"]
+        done = next_cursor == "0" or not next_cursor or limited
+        if not done:
+            yield self.api.contacts({**walk, "cursor": next_cursor}, self.parse_contacts)
+
+    def _contacts_page(self, walk: dict[str, Any], ids: list[str], next_cursor: str) -> ContactsPage:
+        complete = (next_cursor == "0" or not next_cursor) and walk["limit"] is None
+        return ContactsPage(walk["me"], walk["kind"], walk["walk_id"], ids, complete)
+
+    def parse_contacts(self, response: Response, walk: dict[str, Any]) -> Iterator[Any]:
+        payload = v1.load_json(response.body)
+        if walk["strategy"] == "list":
+            page = v1.parse_users_page(payload, me_id=walk["me"])
+            users = page.users
+            if walk["limit"] is not None:
+                users = users[: max(0, walk["limit"] - walk["fetched"])]
+            walk["fetched"] += len(users)
+            yield from self._accounts(walk, users)
+            yield self._contacts_page(walk, [u.externalId for u in users], page.next_cursor)
+            yield from self._next_page(walk, page.next_cursor)
+            return
+        ids_page = v1.parse_ids_page(payload)
+        ids = self._take(walk, ids_page.ids)
+        if walk["import"]:
+            for start in range(0, len(ids), LOOKUP_BATCH):
+                yield self.api.lookup(ids[start : start + LOOKUP_BATCH], walk, self.parse_lookup)
+            yield self._contacts_page(walk, ids, ids_page.next_cursor)
+        elif walk["timelines"]:
+            for user_id in ids:
+                yield self.timeline_request(walk["me"], user_id, self.following_tweets)
+        yield from self._next_page(walk, ids_page.next_cursor)
+
+    def parse_lookup(self, response: Response, walk: dict[str, Any], ids: list[str]) -> Iterator[Any]:
+        accounts = v1.parse_lookup(v1.load_json(response.body), me_id=walk["me"])
+        yield from self._accounts(walk, accounts)
+
+    def _accounts(self, walk: dict[str, Any], accounts: list[Any]) -> Iterator[Any]:
+        me_ref = ref("Account", walk["me"])
+        for account in accounts:
+            yield account
+            yield Edge(walk["kind"], me_ref, ref("Account", account.externalId))
+        if walk["timelines"]:
+            for account in accounts:
+                yield self.timeline_request(walk["me"], account.externalId, self.following_tweets)
+
+    # -- timelines -----------------------------------------------------------------------------
+
+    def timeline_request(self, me: str, user_id: str, wanted: int, *, own: bool = False) -> Any:
+        """The first page of a timeline walk. ``WatermarkMiddleware`` adds the stored since_id."""
+        walk = {"me": me, "user_id": user_id, "wanted": wanted, "fetched": 0, "since_id": None,
+                "max_id": None, "newest": None, "own": own, "first": True}
+        return self.api.timeline(walk, self.parse_timeline)
+
+    def parse_timeline(self, response: Response, walk: dict[str, Any]) -> Iterator[Any]:
+        page = v1.parse_timeline(v1.load_json(response.body), me_id=walk["me"])
+        for reason in page.skipped:
+            self.crawler.stats.inc_value("twitter/spider/skipped_objects")
+            logger.warning("Skipped an object in %(url)s: %(reason)s",
+                           {"url": response.url, "reason": reason})
+        yield from page.items
+        ids = [int(i) for i in page.tweet_ids]
+        walk = {**walk, "first": False}
+        if ids:
+            walk["fetched"] += len(ids)
+            newest = max(ids)
+            if walk["newest"] is None or newest > int(walk["newest"]):
+                walk["newest"] = str(newest)
+            if walk["fetched"] < walk["wanted"]:
+                walk["max_id"] = str(min(ids) - 1)
+                yield self.api.timeline(walk, self.parse_timeline)
+                return
+        self.crawler.stats.inc_value("twitter/spider/timelines_complete")
+        if walk["since_id"] and walk["fetched"] >= TIMELINE_CAP:
+            logger.warning(
+                "Timeline of user %(user)s: more than %(cap)d tweets since the last import; "
+                "Twitter serves only the newest %(cap)d, older new tweets were not reachable",
+                {"user": walk["user_id"], "cap": TIMELINE_CAP},
+            )
+        since = walk["newest"] or walk["since_id"]
+        if since:
+            yield TimelineWatermark(walk["user_id"], since)
