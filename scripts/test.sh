@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Sets up .venv with everything the tests need, then runs all tests (arguments go to pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh pod,test
+exec .venv/bin/python -m pytest "$@"
