@@ -1,0 +1,583 @@
+"""Twitter API v1.1 payloads → items (PRODUCT.md §3, §4; rules in :mod:`twitter_crawler.items`).
+
+Pure functions, no Scrapy. Real payloads are uneven (missing or ``null`` fields, shapes that
+differ between endpoints), so every field is read defensively: a missing or oddly typed field gives
+``None`` and never an exception. An object that cannot be imported at all (not an object, no
+``id_str``) is skipped with a human-readable reason; one odd object never costs the rest of its
+page.
+
+Ids are always taken from ``id_str``, never from the numeric ``id`` (other JSON tooling rounds it).
+
+Public functions:
+
+* :func:`check_error`, :func:`load_json`, :func:`load_response`: response bodies;
+* :func:`parse_user`, :func:`parse_users_page`, :func:`parse_ids_page`, :func:`parse_lookup`:
+  accounts and contact lists;
+* :func:`parse_tweet`, :func:`parse_timeline`: statuses;
+* :func:`parse_rate_limit_status`: ``application/rate_limit_status``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from twitter_crawler.api.common import source_name, to_iso_utc, unescape
+from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
+from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
+
+__all__ = [
+    "UsersPage",
+    "IdsPage",
+    "TimelinePage",
+    "RateLimit",
+    "check_error",
+    "load_json",
+    "load_response",
+    "parse_user",
+    "parse_users_page",
+    "parse_ids_page",
+    "parse_lookup",
+    "parse_tweet",
+    "parse_timeline",
+    "parse_rate_limit_status",
+]
+
+END_CURSOR = "0"
+# retweeted_status → quoted_status is the deepest nesting Twitter sends; this bounds odd payloads.
+_MAX_DEPTH = 3
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(slots=True)
+class UsersPage:
+    """One page of ``followers/list`` or ``friends/list``.
+
+    ``next_cursor`` is ``"0"`` at the end of the list (also when the payload has no cursor at all,
+    so that a walk can never loop). ``skipped`` holds one reason per user object not imported.
+    """
+
+    users: list[Account]
+    next_cursor: str = END_CURSOR
+    previous_cursor: str = END_CURSOR
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IdsPage:
+    """One page of ``followers/ids`` or ``friends/ids``: ids as strings, as ints or strings came."""
+
+    ids: list[str]
+    next_cursor: str = END_CURSOR
+    previous_cursor: str = END_CURSOR
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TimelinePage:
+    """One page of ``statuses/user_timeline``.
+
+    ``items``: accounts, then tweets (referenced ones before those referencing them), then photos,
+    videos and websites, then edges, so both endpoints of every edge come before it. Within a page
+    an item appears once: a second sighting of the same key is merged into the first (non-``None``
+    properties win), so a minimal mention and the full profile of one account are one ``Account``.
+
+    ``tweet_ids``: ``id_str`` of the page's own statuses in payload order (not the embedded
+    retweeted or quoted ones), including statuses imported only in part, for paging.
+
+    ``skipped``: one human-readable reason per object that could not be imported at all.
+    """
+
+    items: list[Any]
+    tweet_ids: list[str]
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def min_id(self) -> str | None:
+        """The lowest own status id (the next request's ``max_id`` is this minus one)."""
+        ids = [int(i) for i in self.tweet_ids if i.isascii() and i.isdigit()]
+        return str(min(ids)) if ids else None
+
+    @property
+    def max_id(self) -> str | None:
+        """The highest own status id (the timeline's next ``since_id`` watermark)."""
+        ids = [int(i) for i in self.tweet_ids if i.isascii() and i.isdigit()]
+        return str(max(ids)) if ids else None
+
+
+@dataclass(slots=True)
+class RateLimit:
+    limit: int | None
+    remaining: int | None
+    reset: int | None
+
+
+# --------------------------------------------------------------------------------------------
+# Defensive field access (no copies: these return the payload's own objects)
+
+_EMPTY: Any = MappingProxyType({})
+
+
+def _d(value: Any) -> Any:
+    return value if type(value) is dict else _EMPTY
+
+
+def _l(value: Any) -> Any:
+    return value if type(value) is list else ()
+
+
+def _s(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def _id(value: Any) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if type(value) is bool else None
+
+
+def _describe(obj: Any) -> str:
+    """A short, safe description of an odd object for a skip reason."""
+    if type(obj) is dict:
+        bits = []
+        for key in ("id", "screen_name"):
+            if obj.get(key) is not None:
+                bits.append(f"{key}={obj[key]!r}")
+        return f"object ({', '.join(bits)})" if bits else "object"
+    return type(obj).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies and errors
+
+
+def load_json(body: bytes | str) -> Any:
+    """The decoded body; :class:`MalformedPayload` if it is not JSON (truncated, HTML, empty)."""
+    try:
+        return json.loads(body)
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        size = len(body) if isinstance(body, (bytes, str)) else 0
+        raise MalformedPayload(f"body is not JSON ({size} bytes): {exc}") from None
+
+
+def _error_from_body(status: int, body: bytes | str) -> TwitterAPIError:
+    try:
+        payload = json.loads(body)
+    except (ValueError, TypeError):
+        return TwitterAPIError(status, (), _text_excerpt(body))
+    codes: list[int] = []
+    messages: list[str] = []
+    if type(payload) is dict:
+        errors = payload.get("errors")
+        if type(errors) is list:
+            for error in errors:
+                if type(error) is dict:
+                    code = _int(error.get("code"))
+                    if code is not None:
+                        codes.append(code)
+                    message = _s(error.get("message"))
+                    if message:
+                        messages.append(message)
+                elif type(error) is str:
+                    messages.append(error)
+        elif type(errors) is str:
+            messages.append(errors)
+        for key in ("error", "detail", "title"):  # {"error": "Not authorized."}, v2 problem shape
+            message = _s(payload.get(key))
+            if message and not messages:
+                messages.append(message)
+    elif type(payload) is str:
+        messages.append(payload)
+    return TwitterAPIError(status, tuple(codes), "; ".join(messages))
+
+
+def _text_excerpt(body: bytes | str, limit: int = 200) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    lower = text.lower()
+    start = lower.find("<title>")
+    if start != -1:
+        end = lower.find("</title>", start)
+        if end != -1:
+            return " ".join(text[start + 7 : end].split())[:limit]
+    return " ".join(text[: limit * 4].split())[:limit]
+
+
+def check_error(status: int, body: bytes) -> None:
+    """Raise :class:`TwitterAPIError` for a non-2xx answer (``{"errors": [{code, message}]}``,
+    ``{"error": "Not authorized."}``, or a non-JSON body with ``codes=()``), and
+    :class:`MalformedPayload` for a 2xx body that is not JSON.
+
+    A 2xx body is decoded here to be checked; :func:`load_response` does both in one decode.
+    """
+    load_response(status, body)
+
+
+def load_response(status: int, body: bytes) -> Any:
+    """:func:`check_error` and :func:`load_json` with a single JSON decode: the payload of a 2xx."""
+    if not 200 <= status < 300:
+        raise _error_from_body(status, body)
+    return load_json(body)
+
+
+# --------------------------------------------------------------------------------------------
+# Users
+
+
+def parse_user(obj: dict, *, me_id: str | None = None) -> Account:
+    """A full :class:`Account` from a v1.1 user object. The embedded ``status`` is never imported.
+
+    ``isMe`` is ``id_str == me_id``, or ``None`` (unknown) when ``me_id`` is ``None``.
+    Raises :class:`MalformedPayload` for an object without ``id_str``.
+    """
+    if type(obj) is not dict:
+        raise MalformedPayload(f"user is not an object: {_describe(obj)}")
+    uid = _id(obj.get("id_str"))
+    if uid is None:
+        raise MalformedPayload(f"user without id_str: {_describe(obj)}")
+    url = None
+    for link in _l(_d(_d(obj.get("entities")).get("url")).get("urls")):
+        if type(link) is dict:
+            url = _s(link.get("expanded_url"))
+        break
+    if not url:
+        url = _s(obj.get("url"))
+    return Account(
+        uid,
+        handle=_s(obj.get("screen_name")),
+        displayName=_s(obj.get("name")),
+        description=_s(obj.get("description")),
+        location=_s(obj.get("location")),
+        url=url,
+        avatarUrl=_s(obj.get("profile_image_url_https")) or _s(obj.get("profile_image_url")),
+        followersCount=_int(obj.get("followers_count")),
+        followingCount=_int(obj.get("friends_count")),
+        tweetCount=_int(obj.get("statuses_count")),
+        listedCount=_int(obj.get("listed_count")),
+        verified=_bool(obj.get("verified")),
+        protected=_bool(obj.get("protected")),
+        dateJoined=to_iso_utc(obj.get("created_at")),
+        isMe=None if me_id is None else uid == me_id,
+    )
+
+
+def _parse_users(objs: Any, me_id: str | None, skipped: list[str], what: str) -> list[Account]:
+    users: list[Account] = []
+    for index, obj in enumerate(objs):
+        try:
+            users.append(parse_user(obj, me_id=me_id))
+        except MalformedPayload as exc:
+            skipped.append(f"{what} #{index}: {exc}")
+    return users
+
+
+def _cursor(payload: Any, name: str) -> str:
+    text = payload.get(name + "_str")
+    if type(text) is str and text:
+        return text
+    number = payload.get(name)
+    if type(number) is int:  # Python's json keeps big ints exact
+        return str(number)
+    if type(number) is str and number:
+        return number
+    return END_CURSOR
+
+
+def parse_users_page(payload: Any, *, me_id: str | None = None) -> UsersPage:
+    """A ``followers/list`` or ``friends/list`` page. Odd user objects are skipped and counted."""
+    if type(payload) is not dict or type(payload.get("users")) is not list:
+        raise MalformedPayload(f"expected an object with a users list, got {_describe(payload)}")
+    skipped: list[str] = []
+    users = _parse_users(payload["users"], me_id, skipped, "user")
+    return UsersPage(
+        users, _cursor(payload, "next_cursor"), _cursor(payload, "previous_cursor"), skipped
+    )
+
+
+def parse_ids_page(payload: Any) -> IdsPage:
+    """A ``followers/ids`` or ``friends/ids`` page; ids become strings (ints or strings given)."""
+    if type(payload) is not dict or type(payload.get("ids")) is not list:
+        raise MalformedPayload(f"expected an object with an ids list, got {_describe(payload)}")
+    ids: list[str] = []
+    skipped: list[str] = []
+    for index, value in enumerate(payload["ids"]):
+        if type(value) is int:
+            ids.append(str(value))
+        elif type(value) is str and value.isascii() and value.isdigit():
+            ids.append(value)
+        else:
+            skipped.append(f"id #{index}: not an integer id: {value!r}")
+    return IdsPage(
+        ids, _cursor(payload, "next_cursor"), _cursor(payload, "previous_cursor"), skipped
+    )
+
+
+def parse_lookup(
+    payload: Any, *, me_id: str | None = None, skipped: list[str] | None = None
+) -> list[Account]:
+    """``users/lookup``: a list of user objects. Odd ones are left out (reasons go to ``skipped``
+    when a list is given)."""
+    if type(payload) is not list:
+        raise MalformedPayload(f"expected a list of users, got {_describe(payload)}")
+    return _parse_users(payload, me_id, [] if skipped is None else skipped, "user")
+
+
+# --------------------------------------------------------------------------------------------
+# Tweets
+
+
+class _Collector:
+    """Items of one parse, bucketed so that nodes come before edges, each key once."""
+
+    __slots__ = ("accounts", "tweets", "media", "edges", "_index", "_edge_keys")
+
+    def __init__(self) -> None:
+        self.accounts: list[Any] = []
+        self.tweets: list[Any] = []
+        self.media: list[Any] = []
+        self.edges: list[Edge] = []
+        self._index: dict[tuple[str, str], Any] = {}
+        self._edge_keys: set[tuple[str, str, str, str]] = set()
+
+    def add(self, bucket: list[Any], key: tuple[str, str], item: Any) -> None:
+        old = self._index.get(key)
+        if old is None:
+            self._index[key] = item
+            bucket.append(item)
+            return
+        for name in item.__slots__:  # the same object seen again in one payload: merge
+            value = getattr(item, name)
+            if value is not None:
+                setattr(old, name, value)
+
+    def edge(self, name: str, source: dict[str, str], target_type: str, target: str) -> None:
+        key = (name, source["externalId"], target_type, target)
+        if key not in self._edge_keys:
+            self._edge_keys.add(key)
+            self.edges.append(Edge(name, source, ref(target_type, target)))
+
+    def items(self) -> list[Any]:
+        return self.accounts + self.tweets + self.media + self.edges
+
+
+def _full_text(obj: Any) -> str | None:
+    text = obj.get("full_text")
+    if type(text) is not str:
+        text = _d(obj.get("extended_tweet")).get("full_text")  # streaming compat payloads
+        if type(text) is not str:
+            text = obj.get("text")
+    return unescape(text)
+
+
+def _parse_media(
+    tid: str, tweet_ref: dict[str, str], media: Any, c: _Collector, skipped: list[str]
+) -> None:
+    for m in media:
+        if type(m) is not dict:
+            skipped.append(f"media of tweet {tid}: not an object")
+            continue
+        mid = _id(m.get("id_str"))
+        if mid is None:
+            skipped.append(f"media of tweet {tid} without id_str: {_describe(m)}")
+            continue
+        kind = m.get("type")
+        image = _s(m.get("media_url_https")) or _s(m.get("media_url"))
+        if kind == "photo":
+            info = _d(m.get("original_info"))
+            width, height = _int(info.get("width")), _int(info.get("height"))
+            if width is None or height is None:
+                large = _d(_d(m.get("sizes")).get("large"))
+                width, height = _int(large.get("w")), _int(large.get("h"))
+            c.add(c.media, ("Photo", mid), Photo(mid, image, width, height))
+            c.edge("photo", tweet_ref, "Photo", mid)
+        elif kind == "video" or kind == "animated_gif":
+            info = _d(m.get("video_info"))
+            best, best_rate = None, -1
+            for variant in _l(info.get("variants")):
+                if type(variant) is not dict or variant.get("content_type") != "video/mp4":
+                    continue
+                url = _s(variant.get("url"))
+                rate = variant.get("bitrate")
+                rate = rate if type(rate) is int else 0
+                if url and (best is None or rate > best_rate):
+                    best, best_rate = url, rate
+            duration = _int(info.get("duration_millis"))
+            video = Video(mid, best, image, duration, kind == "animated_gif")
+            c.add(c.media, ("Video", mid), video)
+            c.edge("video", tweet_ref, "Video", mid)
+        else:
+            skipped.append(f"media {mid} of tweet {tid}: unknown type {kind!r}")
+
+
+def _status(
+    obj: Any, me_id: str | None, c: _Collector, skipped: list[str], depth: int, what: str
+) -> str | None:
+    """Adds one status and everything it embeds to ``c``; its id, or ``None`` if it was skipped."""
+    if type(obj) is not dict:
+        skipped.append(f"{what}: not an object ({_describe(obj)})")
+        return None
+    tid = _id(obj.get("id_str"))
+    if tid is None:
+        skipped.append(f"{what} without id_str: {_describe(obj)}")
+        return None
+    tweet_ref = ref("Tweet", tid)
+
+    # Referenced tweets first: they are added to the tweets bucket before this one.
+    original = obj.get("retweeted_status")
+    is_retweet = type(original) is dict
+    original_id = quoted_id = None
+    if is_retweet:
+        if depth < _MAX_DEPTH:
+            label = f"retweeted status of {tid}"
+            original_id = _status(original, me_id, c, skipped, depth + 1, label)
+        message = _full_text(original)
+        if message is None:
+            message = _full_text(obj)
+        tweet_type = "retweet"
+    else:
+        message = _full_text(obj)
+        quoted = obj.get("quoted_status")
+        if type(quoted) is dict:
+            tweet_type = "quote"
+            if depth < _MAX_DEPTH:
+                quoted_id = _status(quoted, me_id, c, skipped, depth + 1, f"quoted status of {tid}")
+        elif obj.get("is_quote_status") is True or _id(obj.get("quoted_status_id_str")):
+            tweet_type = "quote"
+        elif _id(obj.get("in_reply_to_status_id_str")):
+            tweet_type = "reply"
+        else:
+            tweet_type = "tweet"
+
+    author_id = None
+    user = obj.get("user")
+    if type(user) is dict:
+        try:
+            account = parse_user(user, me_id=me_id)
+        except MalformedPayload as exc:
+            skipped.append(f"author of tweet {tid}: {exc}")
+        else:
+            author_id = account.externalId
+            c.add(c.accounts, ("Account", author_id), account)
+
+    tweet = Tweet(
+        tid,
+        message=message,
+        postDate=to_iso_utc(obj.get("created_at")),
+        tweetType=tweet_type,
+        lang=_s(obj.get("lang")),
+        source=source_name(obj.get("source")),
+        retweetCount=_int(obj.get("retweet_count")),
+        likeCount=_int(obj.get("favorite_count")),
+        inReplyToId=_id(obj.get("in_reply_to_status_id_str")),
+    )
+    c.add(c.tweets, ("Tweet", tid), tweet)
+
+    if author_id is not None:
+        c.edge("author", tweet_ref, "Account", author_id)
+    if original_id is not None:
+        c.edge("reference", tweet_ref, "Tweet", original_id)
+    if quoted_id is not None:
+        c.edge("reference", tweet_ref, "Tweet", quoted_id)
+    if is_retweet:
+        return tid  # media, links and mentions belong to the original
+
+    extended = _d(obj.get("extended_tweet"))  # streaming compat payloads carry entities here
+    entities = _d(extended.get("entities") or obj.get("entities"))
+    media_lists = (
+        _l(_d(extended.get("extended_entities") or obj.get("extended_entities")).get("media")),
+        _l(entities.get("media")),
+    )
+
+    for mention in _l(entities.get("user_mentions")):
+        if type(mention) is not dict:
+            continue
+        uid = _id(mention.get("id_str"))
+        if uid is None:
+            skipped.append(f"mention in tweet {tid} without id_str: {_describe(mention)}")
+            continue
+        minimal = Account(
+            uid, handle=_s(mention.get("screen_name")), displayName=_s(mention.get("name"))
+        )
+        c.add(c.accounts, ("Account", uid), minimal)
+        c.edge("mention", tweet_ref, "Account", uid)
+
+    _parse_media(tid, tweet_ref, media_lists[0] or media_lists[1], c, skipped)
+
+    media_urls = {_s(m.get("url")) for media in media_lists for m in media if type(m) is dict}
+    media_urls.discard(None)
+    self_link = "/i/web/status/" + tid  # the "…" link of a text truncated by compat mode
+    for link in _l(entities.get("urls")):
+        if type(link) is not dict:
+            continue
+        url = _s(link.get("expanded_url"))
+        if not url or _s(link.get("url")) in media_urls or url.endswith(self_link):
+            continue
+        c.add(c.media, ("Website", url), Website(url, _s(link.get("display_url"))))
+        c.edge("link", tweet_ref, "Website", url)
+    return tid
+
+
+def parse_tweet(
+    obj: Any, *, me_id: str | None = None, skipped: list[str] | None = None
+) -> list[Any]:
+    """The items of one status, nodes before edges (see :class:`TimelinePage`).
+
+    Raises :class:`MalformedPayload` when the status itself cannot be imported (not an object, no
+    ``id_str``); embedded objects that cannot be imported are left out, with their reasons appended
+    to ``skipped`` when a list is given.
+    """
+    reasons: list[str] = [] if skipped is None else skipped
+    c = _Collector()
+    if _status(obj, me_id, c, reasons, 0, "status") is None:
+        raise MalformedPayload(reasons[-1])
+    return c.items()
+
+
+def parse_timeline(payload: Any, *, me_id: str | None = None) -> TimelinePage:
+    """A ``statuses/user_timeline`` page: a list of statuses, in ``extended`` or ``compat`` mode."""
+    if type(payload) is not list:
+        raise MalformedPayload(f"expected a list of statuses, got {_describe(payload)}")
+    c = _Collector()
+    skipped: list[str] = []
+    tweet_ids: list[str] = []
+    for index, obj in enumerate(payload):
+        tid = _id(obj.get("id_str")) if type(obj) is dict else None
+        if tid is not None:
+            tweet_ids.append(tid)
+        try:
+            _status(obj, me_id, c, skipped, 0, f"status #{index}")
+        except Exception as exc:  # noqa: BLE001 - one odd object never costs the rest of the page
+            skipped.append(f"status #{index} ({tid}): {type(exc).__name__}: {exc}")
+    return TimelinePage(c.items(), tweet_ids, skipped)
+
+
+# --------------------------------------------------------------------------------------------
+# Rate limits
+
+
+def parse_rate_limit_status(payload: Any) -> dict[str, RateLimit]:
+    """``application/rate_limit_status``: ``{"/statuses/user_timeline": RateLimit(...), ...}``."""
+    if type(payload) is not dict or type(payload.get("resources")) is not dict:
+        raise MalformedPayload(f"expected an object with resources, got {_describe(payload)}")
+    limits: dict[str, RateLimit] = {}
+    for family in payload["resources"].values():
+        for path, values in _d(family).items():
+            values = _d(values)
+            limits[path] = RateLimit(
+                _int(values.get("limit")), _int(values.get("remaining")), _int(values.get("reset"))
+            )
+    return limits
