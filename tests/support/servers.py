@@ -50,6 +50,8 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
 
     def __enter__(self) -> ServerProcess:
         return self.start()

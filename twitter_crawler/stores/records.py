@@ -1,0 +1,124 @@
+"""What both stores read out of a :class:`~twitter_crawler.stores.base.Batch`, checked once.
+
+Both stores apply a batch with the same rules, so that they count and merge alike:
+
+* items are applied in order; the first time a key is seen (in the store or earlier in the
+  batch) it is *created*, later occurrences are *updated* when they add or change a property,
+  else *unchanged*. Counts do not depend on how the crawl was cut into batches;
+* an edge whose end is not stored yet creates that end as a minimal item (its key property
+  only), counted as created: in the Pod an edge needs both items;
+* a watermark only moves forward (a later tweet id);
+* a complete :class:`~twitter_crawler.items.ContactsPage` removes the edges ``(source, name, X)``
+  whose ``X`` no page of its walk listed, then forgets every walk of that list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from twitter_crawler.stores.base import Batch
+
+Key = tuple[str, str]
+
+
+class BadBatch(Exception):
+    """A batch whose content cannot be stored (an item without its key...). Nothing is written."""
+
+
+@dataclass(slots=True)
+class Page:
+    source: str
+    name: str
+    walk_id: str
+    targets: list[str]
+    complete: bool
+
+
+@dataclass(slots=True)
+class Records:
+    items: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    edges: list[tuple[Key, str, Key]] = field(default_factory=list)
+    watermarks: list[tuple[str, str]] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+
+
+def key_property(item_type: str) -> str:
+    """The property that keys items of ``item_type``."""
+    return "url" if item_type == "Website" else "externalId"
+
+
+def same(old: Any, new: Any) -> bool:
+    """Equal and of the same type: ``1 == True`` in Python, but 1 → true is a change."""
+    return old == new and type(old) is type(new)
+
+
+def newer_since_id(old: str | None, new: str) -> bool:
+    """Whether the watermark ``new`` is later than ``old`` (tweet ids, decimal strings)."""
+    if old is None:
+        return True
+    if old.isdigit() and new.isdigit():
+        return int(new) > int(old)
+    return new != old
+
+
+def _item(item: Any, index: int) -> tuple[str, str, dict[str, Any]]:
+    if not isinstance(item, dict):
+        raise BadBatch(f"item #{index} is not a dict")
+    kind = item.get("type")
+    if not isinstance(kind, str) or not kind or kind.startswith("_") or kind == "Edge":
+        raise BadBatch(f"item #{index} has no data type ({kind!r})")
+    prop = key_property(kind)
+    key = item.get(prop)
+    if not isinstance(key, str) or not key:
+        raise BadBatch(f"item #{index} ({kind}) has no {prop}")
+    return kind, key, {k: v for k, v in item.items() if k != "type" and v is not None}
+
+
+def _ref(ref: Any, what: str, index: int) -> Key:
+    if not isinstance(ref, dict):
+        raise BadBatch(f"edge #{index} has no {what}")
+    kind = ref.get("type")
+    key = ref.get(key_property(kind)) if isinstance(kind, str) else None
+    if not isinstance(kind, str) or not kind or not isinstance(key, str) or not key:
+        raise BadBatch(f"edge #{index} has a malformed {what}: {ref!r}")
+    return kind, key
+
+
+def _page(page: Any, index: int) -> Page:
+    if not isinstance(page, dict):
+        raise BadBatch(f"contacts page #{index} is not a dict")
+    for name in ("source", "name", "walkId"):
+        if not isinstance(page.get(name), str) or not page[name]:
+            raise BadBatch(f"contacts page #{index} has no {name}")
+    targets = page.get("targets")
+    if not isinstance(targets, list | tuple):
+        raise BadBatch(f"contacts page #{index} has no list of targets")
+    return Page(
+        page["source"],
+        page["name"],
+        page["walkId"],
+        [str(t) for t in targets],
+        bool(page.get("complete")),
+    )
+
+
+def read_batch(batch: Batch) -> Records:
+    """The batch's records, checked. Raises :class:`BadBatch`."""
+    records = Records()
+    records.items = [_item(item, i) for i, item in enumerate(batch.items)]
+    for i, edge in enumerate(batch.edges):
+        if not isinstance(edge, dict):
+            raise BadBatch(f"edge #{i} is not a dict")
+        name = edge.get("name")
+        if not isinstance(name, str) or not name:
+            raise BadBatch(f"edge #{i} has no name")
+        records.edges.append(
+            (_ref(edge.get("source"), "source", i), name, _ref(edge.get("target"), "target", i))
+        )
+    for user_id, since_id in batch.watermarks.items():
+        if not str(user_id) or not str(since_id):
+            raise BadBatch(f"watermark {user_id!r}: {since_id!r} is empty")
+        records.watermarks.append((str(user_id), str(since_id)))
+    records.pages = [_page(page, i) for i, page in enumerate(batch.contact_pages)]
+    return records

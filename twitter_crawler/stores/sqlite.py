@@ -1,0 +1,621 @@
+"""The embedded store: one SQLite file shaped like the Pod's own database.
+
+``POD_URL=sqlite:///path/to/pod.sqlite3`` (the default) writes here. The layout follows the Pod
+(items with a type, an id and properties; edges ``(source, name, target)`` between items) plus
+the importer's bookkeeping:
+
+``items``
+    ``rowid``, ``id`` (the Pod id the real Pod would get, see :mod:`.ids`), ``type``, ``key``
+    (``externalId``, or ``url`` for a ``Website``; unique per type), ``properties`` (JSON object,
+    ``type`` left out), ``dateCreated`` and ``dateModified`` (milliseconds since the epoch, as in
+    the Pod).
+``edges``
+    ``source`` and ``target`` (``items.rowid``), ``name``, ``dateCreated``; unique on
+    ``(source, name, target)``. The view ``edge_keys`` shows them with types and keys.
+``watermarks``
+    ``userId`` → ``sinceId`` of the last complete timeline walk.
+``contact_walks``, ``contact_walk_targets``
+    the accounts listed so far by each unfinished followers/followings walk.
+``meta``
+    ``application`` and ``schema_version`` (also in ``PRAGMA application_id`` and
+    ``user_version``), so that a later release can recognise and migrate the file.
+
+Each :meth:`SQLiteStore.write` is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a batch is
+stored whole or not at all. The file is in WAL mode, so ``sqlite3 pod.sqlite3`` or ``scrapy store``
+can read it while a crawl writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from twitter_crawler.stores.base import Batch, Store, StoreConfigError, StoreError, WriteResult
+from twitter_crawler.stores.ids import pod_id
+from twitter_crawler.stores.records import (
+    BadBatch,
+    Key,
+    Page,
+    key_property,
+    newer_since_id,
+    read_batch,
+    same,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+#: ``PRAGMA application_id`` of a twitter_crawler store: "TWCP" in ASCII.
+APPLICATION_ID = 0x54574350
+APPLICATION = "twitter_crawler"
+#: The layout this release writes. A file with a higher version was written by a newer release.
+SCHEMA_VERSION = 1
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_CHUNK = 500  # keys per "IN (...)" lookup, well under SQLite's variable limit
+
+_SCHEMA = """
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE items (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    key TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    dateCreated INTEGER NOT NULL,
+    dateModified INTEGER NOT NULL,
+    UNIQUE (type, key)
+);
+CREATE TABLE edges (
+    source INTEGER NOT NULL REFERENCES items (rowid),
+    name TEXT NOT NULL,
+    target INTEGER NOT NULL REFERENCES items (rowid),
+    dateCreated INTEGER NOT NULL,
+    PRIMARY KEY (source, name, target)
+) WITHOUT ROWID;
+CREATE INDEX edges_by_target ON edges (target, name);
+CREATE TABLE watermarks (
+    userId TEXT PRIMARY KEY,
+    sinceId TEXT NOT NULL,
+    dateModified INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE contact_walks (
+    rowid INTEGER PRIMARY KEY,
+    walkId TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    dateCreated INTEGER NOT NULL
+);
+CREATE INDEX contact_walks_by_source ON contact_walks (source, name);
+CREATE TABLE contact_walk_targets (
+    walk INTEGER NOT NULL REFERENCES contact_walks (rowid),
+    target TEXT NOT NULL,
+    PRIMARY KEY (walk, target)
+) WITHOUT ROWID;
+CREATE VIEW edge_keys AS
+    SELECT s.type AS sourceType, s.key AS sourceKey, e.name AS name,
+           t.type AS targetType, t.key AS targetKey, e.dateCreated AS dateCreated
+    FROM edges AS e
+    JOIN items AS s ON s.rowid = e.source
+    JOIN items AS t ON t.rowid = e.target;
+"""
+
+
+@dataclass(slots=True)
+class _Row:
+    rowid: int | None
+    properties: dict[str, Any]
+    dirty: bool = False
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunks(values: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SQLiteStore(Store):
+    """The embedded store in the SQLite file ``path`` (created with its directory if missing).
+
+    With ``readonly=True`` (``scrapy store``), the file must exist and is never written.
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        self.readonly = readonly
+        self._conn: sqlite3.Connection | None = None
+        # Calls come one at a time from the pipeline's worker thread, but not always the same
+        # thread: the connection is shared (check_same_thread=False) and guarded.
+        self._lock = threading.RLock()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        return f"SQLite store {self.path.resolve()}"
+
+    def open(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                return
+            self._check_file()
+            try:
+                if self.readonly:
+                    conn = sqlite3.connect(
+                        f"{self.path.resolve().as_uri()}?mode=ro",
+                        uri=True,
+                        timeout=30.0,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                else:
+                    conn = sqlite3.connect(
+                        self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                    )
+            except sqlite3.Error as exc:
+                raise self._config_error(exc) from None
+            try:
+                self._prepare(conn)
+            except BaseException as exc:
+                conn.close()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._open_error(exc) from None
+                raise
+            self._conn = conn
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            if self.readonly:
+                conn.close()
+                return
+            try:
+                conn.execute("PRAGMA optimize")
+                # Fold the WAL back into the main file, so the store is one file at rest.
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+            finally:
+                conn.close()
+
+    def _check_file(self) -> None:
+        path = self.path
+        if self.readonly and not path.is_file():
+            raise StoreConfigError(f"there is no store at {path}: run a crawl first")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreConfigError(
+                f"cannot create the directory of the store {path}: {exc.strerror}; "
+                "choose another POD_URL"
+            ) from None
+        if path.is_dir():
+            raise StoreConfigError(
+                f"{path} is a directory, not a store file: use POD_URL=sqlite:///{path}/pod.sqlite3"
+            )
+        if path.exists() and path.stat().st_size > 0:
+            try:
+                with path.open("rb") as fh:
+                    header = fh.read(len(_SQLITE_HEADER))
+            except OSError as exc:
+                raise StoreConfigError(f"cannot read the store {path}: {exc.strerror}") from None
+            if header != _SQLITE_HEADER:
+                raise StoreConfigError(
+                    f"{path} is not a SQLite database, so it cannot be a twitter_crawler store: "
+                    "move it away or point POD_URL to another file"
+                )
+
+    def _config_error(self, exc: sqlite3.Error) -> StoreConfigError:
+        return StoreConfigError(f"cannot open the store {self.path}: {exc}")
+
+    def _open_error(self, exc: sqlite3.Error) -> Exception:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return StoreError(f"the store {self.path} is locked by another process: {exc}")
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in str(exc):
+            return StoreConfigError(
+                f"{self.path} is corrupt ({exc}): move it away (or repair it with sqlite3's "
+                "'.recover') and rerun; a new store is created in its place"
+            )
+        return self._config_error(exc)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        # Nothing is written before the file is known to be ours (or empty).
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        objects = {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if app_id == 0 and not objects:
+            if self.readonly:
+                raise StoreConfigError(f"{self.path} is empty: no crawl has written to it yet")
+            self._create(conn)
+        elif app_id != APPLICATION_ID:
+            found = ", ".join(sorted(objects)[:5]) or "no tables"
+            raise StoreConfigError(
+                f"{self.path} is a SQLite database of another application "
+                f"(application_id {app_id}, {found}), not a twitter_crawler store: "
+                "point POD_URL to another file"
+            )
+        else:
+            self._check_version(conn, objects)
+        check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if check != "ok":
+            raise StoreConfigError(
+                f"{self.path} is corrupt ({check}): move it away (or repair it with sqlite3's "
+                "'.recover') and rerun; a new store is created in its place"
+            )
+        if self.readonly:
+            return
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":  # pragma: no cover (a file system without shared memory)
+            conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-32000")
+        conn.execute("PRAGMA temp_store=MEMORY")
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        from twitter_crawler import __version__
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                # Another process created it between our look and our lock: check it again.
+                conn.execute("ROLLBACK")
+                self._prepare_existing(conn)
+                return
+            # Not executescript(): it would commit the transaction first.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.executemany(
+                "INSERT INTO meta (name, value) VALUES (?, ?)",
+                [
+                    ("application", APPLICATION),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+                    ("created_by", f"{APPLICATION} {__version__}"),
+                ],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _prepare_existing(self, conn: sqlite3.Connection) -> None:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            raise StoreConfigError(
+                f"{self.path} was just created by another application: point POD_URL elsewhere"
+            )
+        objects = {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            )
+        }
+        self._check_version(conn, objects)
+
+    def _check_version(self, conn: sqlite3.Connection, objects: set[str]) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if "meta" in objects:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+            if row is not None and str(row[0]).isdigit():
+                version = max(version, int(row[0]))
+        if version > SCHEMA_VERSION:
+            raise StoreConfigError(
+                f"{self.path} was written by a newer twitter_crawler (store schema {version}; "
+                f"this release knows schema {SCHEMA_VERSION} at most): upgrade twitter_crawler "
+                "or point POD_URL to another file"
+            )
+        missing = {"meta", "items", "edges", "watermarks"} - objects
+        if missing:
+            raise StoreConfigError(
+                f"{self.path} claims to be a twitter_crawler store but lacks "
+                f"{', '.join(sorted(missing))}: it is damaged; move it away and rerun"
+            )
+        # Schema 1 is the first one: migrations of later releases go here.
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the store {self.path} is not open")
+        return self._conn
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> WriteResult:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = self._write(conn, batch)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except BadBatch as exc:
+                raise StoreError(f"batch rejected, nothing written: {exc}") from None
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
+            return result
+
+    def _write(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:
+        now = _now_ms()
+        result = WriteResult()
+        records = read_batch(batch)
+        items, edges = records.items, records.edges
+
+        wanted: set[Key] = {(kind, key) for kind, key, _ in items}
+        for source, _, target in edges:
+            wanted.add(source)
+            wanted.add(target)
+        rows = self._lookup(conn, wanted)
+
+        # Apply the items in order: a later occurrence of a key merges into the earlier one.
+        for kind, key, props in items:
+            row = rows.get((kind, key))
+            if row is None:
+                rows[(kind, key)] = _Row(None, props, dirty=True)
+                result.created[kind] += 1
+                continue
+            changed = False
+            for name, value in props.items():
+                if name not in row.properties or not same(row.properties[name], value):
+                    row.properties[name] = value
+                    changed = True
+            if changed:
+                row.dirty = True
+                result.updated[kind] += 1
+            else:
+                result.unchanged[kind] += 1
+        # An edge needs both ends: an end that is not stored yet becomes a minimal item.
+        for source, _, target in edges:
+            for kind, key in (source, target):
+                if (kind, key) not in rows:
+                    rows[(kind, key)] = _Row(None, {key_property(kind): key}, dirty=True)
+                    result.created[kind] += 1
+
+        next_rowid = (conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0]) + 1
+        inserts = []
+        updates = []
+        for (kind, key), row in rows.items():
+            if not row.dirty:
+                continue
+            if row.rowid is None:
+                row.rowid = next_rowid
+                next_rowid += 1
+                inserts.append(
+                    (row.rowid, pod_id(kind, key), kind, key, _dumps(row.properties), now, now)
+                )
+            else:
+                updates.append((_dumps(row.properties), now, row.rowid))
+        if inserts:
+            conn.executemany(
+                "INSERT INTO items (rowid, id, type, key, properties, dateCreated, dateModified) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+        if updates:
+            conn.executemany(
+                "UPDATE items SET properties = ?, dateModified = ? WHERE rowid = ?", updates
+            )
+
+        by_name: dict[str, list[tuple[int, str, int, int]]] = {}
+        for source, name, target in edges:
+            by_name.setdefault(name, []).append(
+                (rows[source].rowid, name, rows[target].rowid, now)  # type: ignore[arg-type]
+            )
+        for name, values in by_name.items():
+            cursor = conn.executemany(
+                "INSERT INTO edges (source, name, target, dateCreated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                values,
+            )
+            if cursor.rowcount > 0:
+                result.edges_created[name] += cursor.rowcount
+
+        if records.watermarks:
+            self._write_watermarks(conn, records.watermarks, now)
+        for page in records.pages:
+            self._write_page(conn, page, now, result.edges_removed)
+        return result
+
+    def _lookup(self, conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, _Row]:
+        by_type: dict[str, list[str]] = {}
+        for kind, key in keys:
+            by_type.setdefault(kind, []).append(key)
+        rows: dict[Key, _Row] = {}
+        for kind, type_keys in by_type.items():
+            for chunk in _chunks(type_keys):
+                marks = ",".join("?" * len(chunk))
+                for rowid, key, properties in conn.execute(
+                    f"SELECT rowid, key, properties FROM items WHERE type = ? AND key IN ({marks})",
+                    (kind, *chunk),
+                ):
+                    rows[(kind, key)] = _Row(rowid, json.loads(properties))
+        return rows
+
+    def _write_watermarks(
+        self, conn: sqlite3.Connection, watermarks: list[tuple[str, str]], now: int
+    ) -> None:
+        current: dict[str, str] = {}
+        for chunk in _chunks([user_id for user_id, _ in watermarks]):
+            marks = ",".join("?" * len(chunk))
+            current.update(
+                conn.execute(
+                    f"SELECT userId, sinceId FROM watermarks WHERE userId IN ({marks})",
+                    chunk,
+                )
+            )
+        values = []
+        for user_id, since_id in watermarks:
+            # A watermark only moves forward: a late or replayed batch never rewinds it.
+            if newer_since_id(current.get(user_id), since_id):
+                current[user_id] = since_id
+                values.append((user_id, since_id, now))
+        conn.executemany(
+            "INSERT INTO watermarks (userId, sinceId, dateModified) VALUES (?, ?, ?) "
+            "ON CONFLICT (userId) DO UPDATE SET sinceId = excluded.sinceId, "
+            "dateModified = excluded.dateModified",
+            values,
+        )
+
+    def _write_page(
+        self, conn: sqlite3.Connection, page: Page, now: int, removed: Counter[str]
+    ) -> None:
+        source, name, walk_id = page.source, page.name, page.walk_id
+        row = conn.execute(
+            "SELECT rowid FROM contact_walks WHERE walkId = ?", (walk_id,)
+        ).fetchone()
+        if row is None:
+            walk = conn.execute(
+                "INSERT INTO contact_walks (walkId, source, name, dateCreated) VALUES (?, ?, ?, ?)",
+                (walk_id, source, name, now),
+            ).lastrowid
+        else:
+            walk = row[0]
+        conn.executemany(
+            "INSERT INTO contact_walk_targets (walk, target) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(walk, target) for target in page.targets],
+        )
+        if not page.complete:
+            return
+        source_row = conn.execute(
+            "SELECT rowid FROM items WHERE type = 'Account' AND key = ?", (source,)
+        ).fetchone()
+        if source_row is not None:
+            cursor = conn.execute(
+                "DELETE FROM edges WHERE source = ? AND name = ? AND target NOT IN ("
+                " SELECT i.rowid FROM contact_walk_targets AS w"
+                " JOIN items AS i ON i.type = 'Account' AND i.key = w.target"
+                " WHERE w.walk = ?)",
+                (source_row[0], name, walk),
+            )
+            if cursor.rowcount > 0:
+                removed[name] += cursor.rowcount
+        # This walk is done, and any older unfinished walk of the same list is obsolete.
+        conn.execute(
+            "DELETE FROM contact_walk_targets WHERE walk IN "
+            "(SELECT rowid FROM contact_walks WHERE source = ? AND name = ?)",
+            (source, name),
+        )
+        conn.execute("DELETE FROM contact_walks WHERE source = ? AND name = ?", (source, name))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def watermarks(self) -> dict[str, str]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                return dict(conn.execute("SELECT userId, sinceId FROM watermarks"))
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+    def counts(self) -> dict[str, int]:
+        """Items per type."""
+        return dict(self._query("SELECT type, count(*) FROM items GROUP BY type ORDER BY type"))
+
+    def edge_counts(self) -> dict[str, int]:
+        """Edges per name."""
+        return dict(self._query("SELECT name, count(*) FROM edges GROUP BY name ORDER BY name"))
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._query("SELECT name, value FROM meta ORDER BY name"))
+
+    def account(self, handle: str) -> dict[str, Any] | None:
+        """The account with this handle (case-insensitive, a leading ``@`` ignored)."""
+        rows = self._query(
+            "SELECT key, properties FROM items WHERE type = 'Account' "
+            "AND lower(json_extract(properties, '$.handle')) = lower(?) "
+            "ORDER BY dateModified DESC LIMIT 1",
+            (handle.lstrip("@"),),
+        )
+        if not rows:
+            return None
+        return json.loads(rows[0][1])
+
+    def tweets(self, handle: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The tweets whose ``author`` is the account ``handle``, newest first."""
+        account = self.account(handle)
+        if account is None:
+            return []
+        rows = self._query(
+            "SELECT t.properties FROM items AS a"
+            " JOIN edges AS e ON e.target = a.rowid AND e.name = 'author'"
+            " JOIN items AS t ON t.rowid = e.source AND t.type = 'Tweet'"
+            " WHERE a.type = 'Account' AND a.key = ?"
+            " ORDER BY length(t.key) DESC, t.key DESC"
+            " LIMIT ?",
+            (account["externalId"], -1 if limit is None else limit),
+        )
+        return [json.loads(properties) for (properties,) in rows]
+
+    def find(self, key: str) -> list[dict[str, Any]]:
+        """Every item keyed ``key`` (an externalId, or a Website url), with its edges."""
+        found = []
+        rows = []
+        for (kind,) in self._query("SELECT DISTINCT type FROM items ORDER BY type"):
+            rows += self._query(
+                "SELECT rowid, id, type, key, properties, dateCreated, dateModified FROM items "
+                "WHERE type = ? AND key = ?",
+                (kind, key),
+            )
+        for rowid, item_id, kind, item_key, properties, created, modified in rows:
+            outgoing = self._query(
+                "SELECT e.name, t.type, t.key, t.properties FROM edges AS e"
+                " JOIN items AS t ON t.rowid = e.target WHERE e.source = ?"
+                " ORDER BY e.name, t.type, length(t.key), t.key",
+                (rowid,),
+            )
+            incoming = self._query(
+                "SELECT name, count(*) FROM edges WHERE target = ? GROUP BY name ORDER BY name",
+                (rowid,),
+            )
+            found.append(
+                {
+                    "id": item_id,
+                    "type": kind,
+                    "key": item_key,
+                    "properties": json.loads(properties),
+                    "dateCreated": created,
+                    "dateModified": modified,
+                    "outgoing": [
+                        (name, t_type, t_key, json.loads(t_props))
+                        for name, t_type, t_key, t_props in outgoing
+                    ],
+                    "incoming": dict(incoming),
+                }
+            )
+        return found
