@@ -1,0 +1,218 @@
+"""``python -m twitter_crawler.emulator``: a faithful local Twitter v1.1 API.
+
+Binds ``--host``/``--port`` (port 0 picks a free one), prints exactly one line to stdout,
+``http://HOST:PORT``, and logs everything else to stderr. Stop it with Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+from twitter_crawler.emulator.faults import FaultPlan
+from twitter_crawler.emulator.oauth import Verifier
+from twitter_crawler.emulator.quotas import DEFAULT_LIMITS, QuotaBook, parse_override
+from twitter_crawler.emulator.server import Emulator, RequestLog
+from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
+
+logger = logging.getLogger("twitter_crawler.emulator")
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m twitter_crawler.emulator",
+        description="A local Twitter API v1.1 for tests, benchmarks and the offline demo. Prints its "
+                    "base URL (http://HOST:PORT) as the only line on stdout; logs go to stderr. "
+                    "Control endpoints: GET /_emulator/world, /_emulator/truth, /_emulator/log; "
+                    "POST /_emulator/mutate, /_emulator/quotas/reset.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    p.add_argument("--port", type=int, default=8080, help="port to bind (0: any free port)")
+    p.add_argument("--dataset", choices=("synthetic", "recorded"), default="synthetic",
+                   help="synthetic: a deterministic world sized by the options below; recorded: the real "
+                        "recorded payloads, crawlable as @jack")
+    p.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    p.add_argument("--access-log", action="store_true", help="log every HTTP request on stderr")
+    p.add_argument("--log-size", type=_count, default=50_000, help="requests kept for /_emulator/log")
+
+    w = p.add_argument_group("synthetic world")
+    w.add_argument("--handle", default="alice", help="screen name of the main account")
+    w.add_argument("--followers", type=_count, default=120, help="followers of the main account")
+    w.add_argument("--followings", type=_count, default=40, help="accounts the main account follows")
+    w.add_argument("--tweets", type=_count, default=250, help="tweets on the main account's timeline")
+    w.add_argument("--following-tweets", type=_count, default=20,
+                   help="tweets on every other account's timeline (followed accounts included)")
+    w.add_argument("--retweet-share", type=_share, default=0.15, help="fraction of tweets that are retweets")
+    w.add_argument("--quote-share", type=_share, default=0.08, help="fraction of tweets that are quotes")
+    w.add_argument("--reply-share", type=_share, default=0.12, help="fraction of tweets that are replies")
+    w.add_argument("--photo-share", type=_share, default=0.15, help="fraction of tweets with photos (1-4)")
+    w.add_argument("--video-share", type=_share, default=0.04, help="fraction of tweets with a video")
+    w.add_argument("--gif-share", type=_share, default=0.03, help="fraction of tweets with an animated GIF")
+    w.add_argument("--link-share", type=_share, default=0.2, help="fraction of tweets with a link")
+    w.add_argument("--mention-share", type=_share, default=0.25, help="fraction of tweets with 1-2 mentions")
+    w.add_argument("--protected-followings", type=_count, default=1,
+                   help="protected accounts among the followings (timeline: 401 Not authorized)")
+    w.add_argument("--suspended-followings", type=_count, default=1,
+                   help="suspended accounts among the followings (403 code 63; left out of lists)")
+    w.add_argument("--seed", type=int, default=1, help="seed of the synthetic world")
+
+    q = p.add_argument_group("quotas")
+    q.add_argument("--quotas", choices=("on", "off"), default="on",
+                   help="enforce per (token, endpoint) quotas; headers are sent either way")
+    q.add_argument("--window", type=_positive, default=900.0, help="quota window in seconds")
+    q.add_argument("--quota", action="append", default=[], metavar="ENDPOINT=N",
+                   help="override one endpoint's quota per window, e.g. followers/ids=3 (repeatable); "
+                        "defaults: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_LIMITS.items()))
+
+    f = p.add_argument_group("faults (only /1.1 endpoints)")
+    f.add_argument("--fault-5xx", type=_share, default=0.0, help="share of requests answered 500/502/503")
+    f.add_argument("--fault-drop", type=_share, default=0.0,
+                   help="share of requests whose connection is closed without a response")
+    f.add_argument("--fault-truncate", type=_share, default=0.0,
+                   help="share of responses cut short (full Content-Length announced, part of the body sent)")
+    f.add_argument("--latency", type=float, default=0.0, help="seconds added to every /1.1 response")
+    f.add_argument("--fault-seed", type=int, default=0,
+                   help="seed of the fault decisions (a hash of seed, request and attempt number)")
+    f.add_argument("--access-level-453", action="store_true",
+                   help="answer every /1.1 endpoint with 403 code 453 (access level too low)")
+
+    c = p.add_argument_group("credentials (default: the project's LOCAL_DEMO_CREDENTIALS)")
+    c.add_argument("--consumer-key", default=LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_KEY"],
+                   help="the accepted consumer key (others: 401 code 32)")
+    c.add_argument("--consumer-secret", default=LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_SECRET"],
+                   help="its secret")
+    c.add_argument("--access-token", default=LOCAL_DEMO_CREDENTIALS["TWITTER_ACCESS_TOKEN"],
+                   help="the accepted access token of the main account (others: 401 code 89)")
+    c.add_argument("--access-secret", default=LOCAL_DEMO_CREDENTIALS["TWITTER_ACCESS_SECRET"],
+                   help="its secret")
+    c.add_argument("--extra-token", action="append", default=[], metavar="TOKEN:SECRET",
+                   help="another accepted access token (own quotas), repeatable")
+    c.add_argument("--timestamp-window", type=_positive, default=300.0,
+                   help="accepted oauth_timestamp difference in seconds (else 401 code 135)")
+    return p
+
+
+def build_emulator(args: argparse.Namespace) -> Emulator:
+    if args.dataset == "recorded":
+        from twitter_crawler.emulator.recorded import RecordedApi
+
+        api: Any = RecordedApi()
+    else:
+        from twitter_crawler.emulator.api import SyntheticApi
+        from twitter_crawler.emulator.world import World, WorldOptions
+
+        api = SyntheticApi(World(WorldOptions(
+            handle=args.handle.lstrip("@"), followers=args.followers, followings=args.followings,
+            tweets=args.tweets, following_tweets=args.following_tweets,
+            retweet_share=args.retweet_share, quote_share=args.quote_share, reply_share=args.reply_share,
+            photo_share=args.photo_share, video_share=args.video_share, gif_share=args.gif_share,
+            link_share=args.link_share, mention_share=args.mention_share,
+            protected_followings=args.protected_followings, suspended_followings=args.suspended_followings,
+            seed=args.seed,
+        )))
+    if args.fault_5xx + args.fault_drop + args.fault_truncate > 1:
+        raise ValueError("--fault-5xx + --fault-drop + --fault-truncate must not exceed 1")
+    limits = dict(DEFAULT_LIMITS)
+    for spec in args.quota:
+        name, n = parse_override(spec)
+        limits[name] = n
+    tokens = {args.access_token: args.access_secret}
+    for spec in args.extra_token:
+        token, sep, secret = spec.partition(":")
+        if not sep or not token:
+            raise ValueError(f"--extra-token expects TOKEN:SECRET, got {spec!r}")
+        tokens[token] = secret
+    options = {
+        "quotas": args.quotas, "window": args.window, "limits": limits,
+        "faults": {"5xx": args.fault_5xx, "drop": args.fault_drop, "truncate": args.fault_truncate,
+                   "latency": args.latency, "seed": args.fault_seed},
+        "access_level_453": args.access_level_453, "timestamp_window": args.timestamp_window,
+    }
+    return Emulator(
+        api=api,
+        verifier=Verifier(consumers={args.consumer_key: args.consumer_secret}, tokens=tokens,
+                          window=args.timestamp_window),
+        quotas=QuotaBook(limits, window=args.window, enabled=args.quotas == "on"),
+        faults=FaultPlan(share_5xx=args.fault_5xx, share_drop=args.fault_drop, share_truncate=args.fault_truncate,
+                         latency=args.latency, seed=args.fault_seed),
+        access_level_453=args.access_level_453,
+        log=RequestLog(size=args.log_size),
+        options=options,
+    )
+
+
+async def serve(emulator: Emulator, host: str, port: int, access_log: bool) -> None:
+    runner = web.AppRunner(emulator.app(), access_log=logging.getLogger("aiohttp.access") if access_log else None,
+                           handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []  # the only way to learn the bound port
+    bound = sockets[0].getsockname()[1] if sockets else port
+    shown = f"[{host}]" if ":" in host else host
+    sys.stdout.write(f"http://{shown}:{bound}\n")
+    sys.stdout.flush()
+    logger.info("serving %s dataset on http://%s:%d", emulator.api.dataset, shown, bound)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await stop.wait()
+    finally:
+        logger.info("shutting down")
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        emulator = build_emulator(args)
+    except ValueError as err:
+        print(f"emulator: {err}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(emulator, args.host, args.port, args.access_log))
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:  # the address is taken or cannot be bound
+        print(f"emulator: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Per (access token, endpoint) request quotas with Twitter's fixed windows.
+
+A window starts with the first request of an endpoint and token and lasts ``window`` seconds;
+``x-rate-limit-reset`` is the epoch second at which it ends (rounded up, and the window really
+ends then, so a client that waits until the advertised reset is never refused). The request
+that finds the quota spent gets 429 code 88 and does not count.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+#: Twitter's documented user-auth limits per 15-minute window (TWITTER_API.md §1).
+DEFAULT_LIMITS: dict[str, int] = {
+    "users/show": 900,
+    "users/lookup": 900,
+    "followers/list": 15,
+    "friends/list": 15,
+    "followers/ids": 15,
+    "friends/ids": 15,
+    "statuses/user_timeline": 900,
+    "application/rate_limit_status": 180,
+}
+#: Endpoints with no documented limit here (unknown paths) still get headers.
+FALLBACK_LIMIT = 15
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(self.limit),
+            "x-rate-limit-remaining": str(self.remaining),
+            "x-rate-limit-reset": str(self.reset),
+        }
+
+
+class QuotaBook:
+    """Windows per (token, endpoint). Memory: one small entry per pair seen."""
+
+    def __init__(
+        self,
+        limits: dict[str, int] | None = None,
+        window: float = 900.0,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
+        self.window = window
+        self.enabled = enabled
+        self.clock = clock
+        self._buckets: dict[tuple[str, str], list[int]] = {}  # -> [reset, used]
+
+    def limit(self, endpoint: str) -> int:
+        return self.limits.get(endpoint, FALLBACK_LIMIT)
+
+    def _bucket(self, token: str, endpoint: str, now: float) -> list[int] | None:
+        b = self._buckets.get((token, endpoint))
+        if b is not None and now >= b[0]:
+            del self._buckets[(token, endpoint)]
+            return None
+        return b
+
+    def take(self, token: str, endpoint: str) -> QuotaState:
+        """Count one request; ``allowed`` is False (and nothing counted) when the quota is spent."""
+        now = self.clock()
+        limit = self.limit(endpoint)
+        if not self.enabled:
+            return QuotaState(True, limit, limit, math.ceil(now + self.window))
+        b = self._bucket(token, endpoint, now)
+        if b is None:
+            b = self._buckets[(token, endpoint)] = [math.ceil(now + self.window), 0]
+        if b[1] >= limit:
+            return QuotaState(False, limit, 0, b[0])
+        b[1] += 1
+        return QuotaState(True, limit, limit - b[1], b[0])
+
+    def peek(self, token: str, endpoint: str) -> QuotaState:
+        """The state without counting (for answers that do not count, such as auth failures)."""
+        now = self.clock()
+        limit = self.limit(endpoint)
+        b = self._bucket(token, endpoint, now) if self.enabled else None
+        if b is None:
+            return QuotaState(True, limit, limit, math.ceil(now + self.window))
+        return QuotaState(b[1] < limit, limit, limit - b[1], b[0])
+
+    def reset(self) -> None:
+        self._buckets.clear()
+
+
+def parse_override(spec: str) -> tuple[str, int]:
+    """``ENDPOINT=N`` (``users/show=5``, ``/statuses/user_timeline=3``)."""
+    name, sep, value = spec.partition("=")
+    name = name.strip().strip("/").removesuffix(".json")
+    if not sep or not name:
+        raise ValueError(f"expected ENDPOINT=N, got {spec!r}")
+    n = int(value)
+    if n < 0:
+        raise ValueError(f"quota for {name} must not be negative")
+    return name, n

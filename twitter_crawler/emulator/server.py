@@ -1,0 +1,307 @@
+"""The aiohttp application: /1.1 routes with OAuth, quotas and faults, and /_emulator control.
+
+Every /1.1 request goes through the same steps, in Twitter's order: authenticate (400/401),
+refuse when the access level is too low (403 code 453), count against the quota (429 code 88),
+then maybe meet an injected fault, then the endpoint. Every /1.1 answer, errors included,
+carries ``x-rate-limit-*`` headers, and every request is appended to a bounded log that tests
+read through ``/_emulator/log``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from twitter_crawler.emulator.api import ApiError, Params, twitter_error
+from twitter_crawler.emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
+from twitter_crawler.emulator.oauth import AuthError, Verifier, base_url, parse_authorization
+from twitter_crawler.emulator.quotas import QuotaBook, QuotaState
+
+logger = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json;charset=utf-8"
+RATE_LIMIT_TEMPLATE = Path(__file__).parent / "recordings" / "twitter-v1.1" / "pytwitter__ratelimit.body.json"
+#: Twitter's answer on an access level without v1.1 reads (TWITTER_API.md §1.6), verbatim.
+ACCESS_LEVEL_BODY = {
+    "errors": [{
+        "message": "You currently have access to a subset of Twitter API v2 endpoints and limited v1.1 "
+                   "endpoints (e.g. media post, oauth) only. If you need access to this endpoint, you may "
+                   "need a different access level. You can learn more here: "
+                   "https://developer.twitter.com/en/portal/product",
+        "code": 453,
+    }]
+}
+#: rate_limit_status resource names of the endpoints served here.
+RESOURCE_NAMES = {
+    "/users/show/:id": "users/show",
+    "/users/lookup": "users/lookup",
+    "/followers/list": "followers/list",
+    "/followers/ids": "followers/ids",
+    "/friends/list": "friends/list",
+    "/friends/ids": "friends/ids",
+    "/statuses/user_timeline": "statuses/user_timeline",
+    "/application/rate_limit_status": "application/rate_limit_status",
+}
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON as Twitter sends it (non-ASCII escaped, like the recordings)."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class Dataset(Protocol):
+    dataset: str
+
+    def users_show(self, params: Params) -> Any: ...
+    def users_lookup(self, params: Params) -> Any: ...
+    def contacts_list(self, which: str, params: Params) -> Any: ...
+    def contacts_ids(self, which: str, params: Params) -> Any: ...
+    def user_timeline(self, params: Params) -> Any: ...
+    def summary(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class RequestLog:
+    """The last ``size`` /1.1 requests, numbered from 1."""
+
+    size: int = 50_000
+    seq: int = 0
+    entries: deque = field(default_factory=deque)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.seq += 1
+        entry["seq"] = self.seq
+        self.entries.append(entry)
+        while len(self.entries) > self.size:
+            self.entries.popleft()
+
+    def since(self, seq: int) -> list[dict[str, Any]]:
+        return [e for e in self.entries if e["seq"] > seq]
+
+
+@dataclass
+class Emulator:
+    """Everything a running emulator holds; the aiohttp handlers are its methods."""
+
+    api: Dataset
+    verifier: Verifier
+    quotas: QuotaBook
+    faults: FaultPlan
+    access_level_453: bool = False
+    log: RequestLog = field(default_factory=RequestLog)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def routes(self) -> dict[str, tuple[tuple[str, ...], Callable[[Params], Any]]]:
+        api = self.api
+        return {
+            "users/show": (("GET",), api.users_show),
+            "users/lookup": (("GET", "POST"), api.users_lookup),
+            "followers/list": (("GET",), lambda p: api.contacts_list("followers", p)),
+            "friends/list": (("GET",), lambda p: api.contacts_list("friends", p)),
+            "followers/ids": (("GET",), lambda p: api.contacts_ids("followers", p)),
+            "friends/ids": (("GET",), lambda p: api.contacts_ids("friends", p)),
+            "statuses/user_timeline": (("GET",), api.user_timeline),
+            "application/rate_limit_status": (("GET",), self.rate_limit_status_for),
+        }
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        self._routes = self.routes()
+        self._token = ""  # the token of the request being answered (single-threaded loop)
+        self._template = self._load_template()
+        app.router.add_route("*", "/1.1/{tail:.*}", self.handle_v11)
+        app.router.add_get("/_emulator/world", self.handle_world)
+        app.router.add_get("/_emulator/truth", self.handle_truth)
+        app.router.add_get("/_emulator/log", self.handle_log)
+        app.router.add_post("/_emulator/mutate", self.handle_mutate)
+        app.router.add_post("/_emulator/quotas/reset", self.handle_quota_reset)
+        app.router.add_get("/", self.handle_index)
+        return app
+
+    # -- /1.1 ---------------------------------------------------------------------------------
+
+    async def handle_v11(self, request: web.Request) -> web.StreamResponse:
+        path, _, raw_query = request.raw_path.partition("?")
+        endpoint = path.removeprefix("/1.1/").removesuffix(".json")
+        params_all = parse_qsl(raw_query, keep_blank_values=True)
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            body = await request.read()
+            params_all += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        api_params = [(k, v) for k, v in params_all if not k.startswith("oauth_")]
+        params: Params = dict(api_params)
+        header = request.headers.get("Authorization")
+        claimed = (parse_authorization(header) or {}).get("oauth_token", "") if header else ""
+        entry: dict[str, Any] = {
+            "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
+            "query": params, "status": None, "token": claimed or None, "fault": None,
+        }
+        try:
+            url = base_url(request.scheme, request.host, path)
+            self.verifier.verify(request.method, url, header, params_all)
+        except AuthError as err:
+            logger.info("%s %s: %d code %d (%s)", request.method, path, err.status, err.code, err.reason)
+            return self._respond(entry, err.status, err.body(), self.quotas.peek(claimed or "-", endpoint))
+        route = self._routes.get(endpoint)
+        if route is None or request.method not in route[0]:
+            return self._respond(entry, 404, twitter_error(404, 34, "Sorry, that page does not exist.").body,
+                                 self.quotas.peek(claimed, endpoint))
+        if self.access_level_453:
+            return self._respond(entry, 403, ACCESS_LEVEL_BODY, self.quotas.peek(claimed, endpoint))
+        quota = self.quotas.take(claimed, endpoint)
+        if not quota.allowed:
+            return self._respond(entry, 429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, quota)
+        fault, detail = self.faults.decide(request.method, path, api_params)
+        if self.faults.latency > 0:
+            await asyncio.sleep(self.faults.latency)
+        if fault == FIVE_XX:
+            status, ctype, body = self.faults.server_error(detail)
+            entry["fault"] = fault
+            return self._respond(entry, status, body, quota, content_type=ctype)
+        if fault == DROP:
+            # Close the connection without a byte of response, as a reset connection looks.
+            entry["fault"] = fault
+            self.log.add(entry)
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=204)  # never reaches the client
+        self._token = claimed
+        try:
+            payload: Any = route[1](params)
+            status = 200
+        except ApiError as err:
+            status, payload = err.status, err.body
+        if fault == TRUNCATE:
+            entry["fault"] = fault
+            return await self._truncated(request, entry, status, dumps(payload), quota, detail)
+        return self._respond(entry, status, payload, quota)
+
+    def _respond(
+        self, entry: dict[str, Any], status: int, payload: Any, quota: QuotaState, content_type: str = JSON_TYPE
+    ) -> web.Response:
+        entry["status"] = status
+        self.log.add(entry)
+        body = payload if isinstance(payload, bytes) else dumps(payload)
+        headers = quota.headers()
+        headers["content-type"] = content_type
+        return web.Response(status=status, body=body, headers=headers)
+
+    async def _truncated(
+        self, request: web.Request, entry: dict[str, Any], status: int, body: bytes, quota: QuotaState, detail: int
+    ) -> web.StreamResponse:
+        """Announce the full Content-Length, send part of the body, close the connection."""
+        entry["status"] = status
+        self.log.add(entry)
+        resp = web.StreamResponse(status=status, headers={**quota.headers(), "content-type": JSON_TYPE})
+        resp.content_length = len(body)
+        await resp.prepare(request)
+        await resp.write(body[: self.faults.truncated_length(len(body), detail)])
+        if request.transport is not None:
+            request.transport.close()
+        return resp
+
+    def rate_limit_status_for(self, params: Params) -> Any:
+        """application/rate_limit_status in the recorded shape, for the requesting token."""
+        token = self._token
+        now = time.time()
+        wanted = {f.strip() for f in params.get("resources", "").split(",") if f.strip()}
+        resources: dict[str, Any] = {}
+        for family, entries in self._template.items():
+            if wanted and family not in wanted:
+                continue
+            fam: dict[str, Any] = {}
+            for name, rec in entries.items():
+                endpoint = RESOURCE_NAMES.get(name)
+                if endpoint is None:
+                    fam[name] = {"limit": rec["limit"], "remaining": rec["limit"], "reset": int(now + self.quotas.window)}
+                else:
+                    q = self.quotas.peek(token, endpoint)
+                    fam[name] = {"limit": q.limit, "remaining": q.remaining, "reset": q.reset}
+            resources[family] = fam
+        return {"rate_limit_context": {"access_token": token}, "resources": resources}
+
+    @staticmethod
+    def _load_template() -> dict[str, dict[str, Any]]:
+        try:
+            resources = json.loads(RATE_LIMIT_TEMPLATE.read_text(encoding="utf-8"))["resources"]
+        except (OSError, ValueError, KeyError):
+            resources = {}
+        for name, endpoint in RESOURCE_NAMES.items():  # make sure the served ones are listed
+            family = endpoint.split("/")[0]
+            resources.setdefault(family, {}).setdefault(name, {"limit": 15})
+        return resources
+
+    # -- /_emulator ---------------------------------------------------------------------------
+
+    async def handle_index(self, request: web.Request) -> web.Response:
+        return web.json_response({"emulator": "twitter v1.1", "dataset": self.api.dataset,
+                                  "control": ["/_emulator/world", "/_emulator/truth", "/_emulator/log",
+                                              "/_emulator/mutate", "/_emulator/quotas/reset"]})
+
+    async def handle_world(self, request: web.Request) -> web.Response:
+        return web.json_response({**self.api.summary(), "server": self.options})
+
+    async def handle_log(self, request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            return web.json_response({"error": "since must be an integer"}, status=400)
+        return web.json_response({"requests": self.log.since(since), "last_seq": self.log.seq})
+
+    async def handle_quota_reset(self, request: web.Request) -> web.Response:
+        self.quotas.reset()
+        return web.json_response({"ok": True})
+
+    async def handle_mutate(self, request: web.Request) -> web.Response:
+        world = getattr(self.api, "world", None)
+        if world is None:
+            return web.json_response({"error": "the recorded dataset cannot be mutated"}, status=400)
+        try:
+            body = await request.json() if request.can_read_body else {}
+            allowed = {"new_tweets", "new_followers", "unfollows", "new_following_tweets",
+                       "new_followings", "unfollowings"}
+            unknown = set(body) - allowed
+            if unknown:
+                raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
+            changed = world.mutate(**{k: int(v) for k, v in body.items()})
+        except (ValueError, TypeError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+        return web.json_response({"ok": True, **changed, "world": world.summary()})
+
+    async def handle_truth(self, request: web.Request) -> web.StreamResponse:
+        from twitter_crawler.emulator.truth import parse_query, truth_items
+
+        world = getattr(self.api, "world", None)
+        if world is None:
+            return web.json_response({"error": "ground truth exists only for the synthetic dataset"}, status=404)
+        try:
+            query = parse_query(world, dict(request.query))
+        except ValueError as err:
+            return web.json_response({"error": str(err)}, status=400)
+        # Streamed in chunks: 100,000 followers never sit in memory as one document, and the
+        # loop gets a turn between chunks.
+        resp = web.StreamResponse(headers={"content-type": JSON_TYPE})
+        await resp.prepare(request)
+        await resp.write(b'{"items":[')
+        chunk: list[bytes] = []
+        first = True
+        for item in truth_items(world, query):
+            chunk.append(dumps(item))
+            if len(chunk) >= 2000:
+                await resp.write((b"" if first else b",") + b",".join(chunk))
+                first = False
+                chunk = []
+        if chunk:
+            await resp.write((b"" if first else b",") + b",".join(chunk))
+        await resp.write(b"]}")
+        await resp.write_eof()
+        return resp

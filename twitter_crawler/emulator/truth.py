@@ -1,0 +1,216 @@
+"""Ground truth: the items a correct crawl of the synthetic world exports.
+
+Computed from the world model directly (accounts, follow lists, :class:`TweetModel` records),
+never from the emulator's JSON, so that comparing a crawl's export with it checks the crawler's
+parser independently. The rules are PRODUCT.md §1/§3/§4 and the docstring of
+``twitter_crawler.items``; each one is applied where the comment says so.
+
+The result is one item per key, as the store holds it after all upserts: an account that is
+both mentioned (minimal) and seen in full appears once, in full. Items are produced as a stream
+(accounts of tweets last) so that 100,000 followers never sit in memory as item dicts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from twitter_crawler.emulator import synth
+from twitter_crawler.emulator.tweets import TweetModel
+from twitter_crawler.emulator.world import TIMELINE_CAP, World
+from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref, to_dict
+
+logger = logging.getLogger(__name__)
+
+PARTS = ("user", "followers", "following", "timeline", "following_timelines")
+#: The spider's default for ``following_tweets`` (PRODUCT.md §1).
+DEFAULT_FOLLOWING_TWEETS = 5
+
+
+@dataclass(frozen=True)
+class TruthQuery:
+    handle: str
+    parts: frozenset[str]
+    limit: int | None
+    following_tweets: int
+
+
+def account_item(world: World, slot: int, is_me: bool) -> dict[str, Any]:
+    a = world.account(slot)
+    return to_dict(Account(
+        externalId=str(a.id),
+        handle=a.screen_name,
+        displayName=a.name,
+        description=a.description,
+        location=a.location,
+        url=a.url,  # the expanded profile link (entities.url), not the t.co one
+        avatarUrl=a.avatar,
+        followersCount=a.followers_count,
+        followingCount=a.friends_count,
+        tweetCount=a.statuses_count,
+        listedCount=a.listed_count,
+        verified=a.verified,
+        protected=a.protected,
+        dateJoined=synth.iso_date(a.created_ms),
+        # Known for every full account (the crawl knows the imported account's id): true for
+        # the imported handle, false for everyone else. Minimal mention Accounts leave it out.
+        isMe=is_me,
+    ))
+
+
+def _edge(name: str, src_type: str, src: str, dst_type: str, dst: str) -> dict[str, Any]:
+    return to_dict(Edge(name=name, source=ref(src_type, src), target=ref(dst_type, dst)))
+
+
+class _Collector:
+    """Walks tweets and yields their items once each, remembering which accounts they need."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.tweets: set[int] = set()
+        self.quotes_done: set[int] = set()
+        self.websites: set[str] = set()
+        self.authors: set[int] = set()  # accounts seen in full (a tweet's embedded user)
+        self.mentioned: set[int] = set()
+
+    def tweet(self, t: TweetModel, embed_quote: bool) -> Iterator[dict[str, Any]]:
+        w = self.world
+        tid = str(t.id)
+        if t.id not in self.tweets:
+            self.tweets.add(t.id)
+            self.authors.add(t.slot)
+            orig = w.tweet(*t.retweeted) if t.retweeted else None
+            yield to_dict(Tweet(
+                externalId=tid,
+                # A retweet's message is the retweeted tweet's full text (items.py); texts are
+                # HTML-unescaped (the model keeps them unescaped).
+                message=orig.text if orig else t.text,
+                postDate=synth.iso_date(t.ms),
+                # retweet, else quote, else reply, else tweet (items.py)
+                tweetType="retweet" if orig else t.kind,
+                lang=t.lang,
+                source=t.source[0],  # the app name, without its HTML anchor
+                retweetCount=t.retweet_count,
+                likeCount=t.favorite_count,
+                # inReplyToId, but no reference edge: v1.1 never embeds the replied-to tweet
+                inReplyToId=str(w.tweet_id(*t.reply_to)) if t.reply_to else None,
+            ))
+            yield _edge("author", "Tweet", tid, "Account", str(w.user_id(t.slot)))
+            if orig:
+                # The original and its author are items of their own, linked by a reference
+                # edge; the retweet itself carries no media, link or mention edges.
+                yield _edge("reference", "Tweet", tid, "Tweet", str(orig.id))
+                yield from self.tweet(orig, embed_quote=embed_quote)
+            else:
+                yield from self._entities(t, tid)
+        if embed_quote and t.quoted and not t.retweeted and t.id not in self.quotes_done:
+            # A quote references the quoted tweet only where the payload embeds it: one level.
+            self.quotes_done.add(t.id)
+            q = w.tweet(*t.quoted)
+            yield _edge("reference", "Tweet", tid, "Tweet", str(q.id))
+            yield from self.tweet(q, embed_quote=False)
+
+    def _entities(self, t: TweetModel, tid: str) -> Iterator[dict[str, Any]]:
+        w = self.world
+        seen_mentions: set[int] = set()
+        for m in t.mentions:
+            if m.slot not in seen_mentions:
+                seen_mentions.add(m.slot)
+                self.mentioned.add(m.slot)
+                yield _edge("mention", "Tweet", tid, "Account", str(w.user_id(m.slot)))
+        for media in t.media:
+            mid = str(media.id)
+            if media.kind == "photo":
+                # width/height: the original size (sizes.large and original_info agree here)
+                yield to_dict(Photo(externalId=mid, url=media.url_https, width=media.width, height=media.height))
+                yield _edge("photo", "Tweet", tid, "Photo", mid)
+            else:
+                mp4 = [v for v in media.variants or () if v["content_type"] == "video/mp4"]
+                best = max(mp4, key=lambda v: v.get("bitrate", 0))["url"] if mp4 else None
+                yield to_dict(Video(
+                    externalId=mid, url=best, thumbnailUrl=media.url_https,
+                    durationMs=media.duration_ms, isGif=media.kind == "animated_gif",
+                ))
+                yield _edge("video", "Tweet", tid, "Video", mid)
+        seen_links: set[str] = set()
+        for link in t.links:
+            if link.expanded in seen_links:
+                continue
+            seen_links.add(link.expanded)
+            if link.expanded not in self.websites:
+                self.websites.add(link.expanded)
+                yield to_dict(Website(url=link.expanded, displayUrl=link.display))
+            yield _edge("link", "Tweet", tid, "Website", link.expanded)
+
+
+def contacts_in_truth(world: World, slot: int, which: str, limit: int | None) -> list[int]:
+    """The accounts a crawl imports from a followers/friends list: newest first, suspended
+    accounts left out (the list endpoints omit them, users/lookup too), at most ``limit``."""
+    out: list[int] = []
+    contacts = world.contacts(slot, which)
+    for _seq, member in contacts.down(contacts.max_seq):
+        if limit is not None and len(out) >= limit:
+            break
+        if world.state(member) != "suspended":
+            out.append(member)
+    return out
+
+
+def truth_items(world: World, q: TruthQuery) -> Iterator[dict[str, Any]]:
+    """Every item of a correct crawl of ``q.handle``; nothing if the crawl cannot start."""
+    slot = world.slot_by_name(q.handle)
+    if slot is None or world.state(slot) == "suspended":
+        return  # the crawl closes on 404 code 50 / 403 code 63 before importing anything
+    me_id = str(world.user_id(slot))
+    full: set[int] = set()
+    if "user" in q.parts:
+        full.add(slot)
+        yield account_item(world, slot, is_me=True)
+    me = slot
+    followings = contacts_in_truth(world, slot, "friends", q.limit)
+    for part, which, edge in (("followers", "followers", "follower"), ("following", "friends", "following")):
+        if part not in q.parts:
+            continue
+        members = followings if which == "friends" else contacts_in_truth(world, slot, which, q.limit)
+        for member in members:
+            if member not in full:
+                full.add(member)
+                yield account_item(world, member, is_me=member == me)
+            yield _edge(edge, "Account", me_id, "Account", str(world.user_id(member)))
+    col = _Collector(world)
+    timelines: list[tuple[int, int]] = []
+    if "timeline" in q.parts:
+        own = TIMELINE_CAP if q.limit is None else min(q.limit, TIMELINE_CAP)
+        timelines.append((slot, own))
+    if "following_timelines" in q.parts and q.following_tweets > 0:
+        for member in followings:
+            # A protected account's timeline answers 401 and is skipped; its profile stays.
+            if member != slot and world.state(member) == "active":
+                timelines.append((member, min(q.following_tweets, TIMELINE_CAP)))
+    for author, count in timelines:
+        for n in world.timeline_indices(author, count, None, None):
+            yield from col.tweet(world.tweet(author, n), embed_quote=True)
+    for author in sorted(col.authors - full):
+        full.add(author)
+        yield account_item(world, author, is_me=author == me)
+    for m in sorted(col.mentioned - full):
+        # A mention gives a minimal Account (externalId, handle, displayName).
+        yield to_dict(Account(externalId=str(world.user_id(m)), handle=world.screen_name(m),
+                              displayName=world.account_static(m)[1]))
+
+
+def parse_query(world: World, params: dict[str, str]) -> TruthQuery:
+    """``handle``, ``parts`` (comma list), ``limit``, ``following_tweets`` as the spider takes them."""
+    handle = params.get("handle", world.opts.handle).lstrip("@")
+    parts_raw = params.get("parts", "")
+    parts = frozenset(p.strip() for p in parts_raw.split(",") if p.strip()) if parts_raw else frozenset(PARTS)
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts: {', '.join(sorted(unknown))}")
+    limit = int(params["limit"]) if params.get("limit") not in (None, "") else None
+    ft = int(params.get("following_tweets") or DEFAULT_FOLLOWING_TWEETS)
+    if (limit is not None and limit < 0) or ft < 0:
+        raise ValueError("limit and following_tweets must not be negative")
+    return TruthQuery(handle=handle, parts=parts, limit=limit, following_tweets=ft)
