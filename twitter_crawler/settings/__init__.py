@@ -37,7 +37,9 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 32
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
 
-# 429 is parked by the rate-limit middleware, never retried blindly.
+# 429 is parked by the rate-limit middleware, never retried blindly. 5xx, timeouts, dropped
+# connections and truncated bodies are retried RETRY_TIMES times, each after an exponential
+# backoff (RetryBackoffMiddleware, TWITTER_RETRY_BACKOFF_*), then fail with a logged reason.
 RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
@@ -61,6 +63,9 @@ DOWNLOAD_SLOTS = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
+    # Right after RetryMiddleware (550): a retry waits its exponential backoff before it takes
+    # a rate-limit budget unit (TWITTER_RETRY_BACKOFF_*).
+    "twitter_crawler.downloadermiddlewares.backoff.RetryBackoffMiddleware": 555,
     # After RetryMiddleware (550) on the way in, before it on the way out.
     "twitter_crawler.downloadermiddlewares.ratelimit.RateLimitMiddleware": 560,
     # Last before the download: every attempt is signed with a fresh nonce and timestamp.
@@ -76,6 +81,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "twitter_crawler.extensions.summary.SummaryExtension": 500,
+    "twitter_crawler.extensions.jobdir.JobDirGuard": 0,
 }
 
 LOG_LEVEL = "INFO"

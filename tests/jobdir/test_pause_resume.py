@@ -1,0 +1,151 @@
+"""Pause, resume and crash safety with job directories, through real ``scrapy crawl`` processes.
+
+Each test ends by comparing the store with the emulator's ground truth: every item and edge once,
+nothing missing, nothing extra.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.crawl import run_crawl
+from tests.support.process import CrawlProcess, jobdir_files
+from tests.support.servers import ServerProcess
+from tests.support.store import sqlite_items, truth_items
+
+BASE = ["--handle", "alice", "--protected-followings", "1", "--suspended-followings", "1",
+        "--seed", "11"]
+
+
+def emulator(*world: str) -> ServerProcess:
+    return ServerProcess("twitter_crawler.emulator", *BASE, *world).start()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def requests_log(server: ServerProcess) -> list[dict[str, Any]]:
+    return server.get_json("/_emulator/log")["requests"]
+
+
+def count(server: ServerProcess, endpoint: str) -> int:
+    return sum(1 for r in requests_log(server) if r["endpoint"] == endpoint)
+
+
+def assert_store_equals_truth(server: ServerProcess, store: Path) -> None:
+    want = truth_items(server.get_json("/_emulator/truth?handle=alice")["items"])
+    got = sqlite_items(store)
+    assert sorted(set(want) - set(got))[:5] == [], "missing from the store"
+    assert sorted(set(got) - set(want))[:5] == [], "in the store but not in the world"
+    for key, props in want.items():
+        assert got[key] == props, key
+
+
+def assert_no_request_twice(server: ServerProcess) -> None:
+    """No page was fetched twice (a 429 answered and then retried is not a fetch)."""
+    seen = Counter(
+        (r["method"], r["endpoint"], tuple(sorted(r["query"].items())))
+        for r in requests_log(server) if r["endpoint"] != "users/show" and r["status"] == 200
+    )
+    assert [k for k, n in seen.items() if n > 1] == []
+
+
+def settings_for(tmp_path: Path, *, jobdir: bool = True, **extra: str) -> dict[str, str]:
+    out = {"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}", **extra}
+    if jobdir:
+        out["JOBDIR"] = str(tmp_path / "job")
+    return out
+
+
+def test_ctrl_c_while_parked_exits_fast_and_resumes(
+    servers: list[ServerProcess], tmp_path: Path
+) -> None:
+    # 3,200 followers = 16 followers/list pages against a quota of 15: the 16th parks.
+    server = emulator("--followers", "3200", "--followings", "6", "--tweets", "30",
+                      "--following-tweets", "5", "--window", "8")
+    servers.append(server)
+    settings = settings_for(tmp_path, TWITTER_CONTACTS_STRATEGY="list")
+    first = CrawlProcess(server.url, "alice", settings=settings)
+    try:
+        first.wait_for(lambda: "followers/list: rate limit reached" in first.log)
+        elapsed = first.interrupt()
+    finally:
+        first.close()
+    assert elapsed < 5, f"Ctrl-C took {elapsed:.1f}s"
+    assert "'finish_reason': 'shutdown'" in first.log
+    assert "'twitter/ratelimit/handed_back': 1" in first.log
+    # The parked request went back to the disk queue.
+    queued = [p for p in jobdir_files(tmp_path / "job" / "requests.queue") if p.parent.name != "requests.queue"]
+    assert queued and all(p.stat().st_size > 0 for p in queued)
+
+    second = run_crawl(server.url, "alice", settings=settings)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming crawl" in second.stderr
+    assert "did not end cleanly" not in second.stderr
+    assert_store_equals_truth(server, tmp_path / "pod.sqlite3")
+    assert_no_request_twice(server)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "world", "pages"),
+    [
+        ("followers/list", ["--followers", "1600", "--followings", "4", "--tweets", "20"], (2, 5)),
+        ("statuses/user_timeline", ["--followers", "20", "--followings", "2", "--tweets", "2400"],
+         (3, 7)),
+    ],
+    ids=["contacts-paging", "timeline-walk"],
+)
+def test_interrupt_resume_twice(
+    servers: list[ServerProcess], tmp_path: Path, endpoint: str, world: list[str],
+    pages: tuple[int, int],
+) -> None:
+    # Slow answers, so each Ctrl-C lands in the middle of the walk.
+    server = emulator(*world, "--following-tweets", "5", "--latency", "0.3")
+    servers.append(server)
+    settings = settings_for(tmp_path, TWITTER_CONTACTS_STRATEGY="list")
+    for after in pages:
+        run = CrawlProcess(server.url, "alice", settings=settings)
+        try:
+            run.wait_for(lambda after=after: count(server, endpoint) >= after)
+            run.interrupt()
+        finally:
+            run.close()
+        assert "'finish_reason': 'shutdown'" in run.log
+    last = run_crawl(server.url, "alice", settings=settings)
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert "Resuming crawl" in last.stderr
+    assert_store_equals_truth(server, tmp_path / "pod.sqlite3")
+    # A resumed crawl does not redo finished work.
+    assert_no_request_twice(server)
+
+
+@pytest.mark.parametrize("jobdir", [True, False], ids=["jobdir", "no-jobdir"])
+@pytest.mark.parametrize("after", [3, 12, 30])
+def test_kill_9_then_rerun_completes(
+    servers: list[ServerProcess], tmp_path: Path, jobdir: bool, after: int
+) -> None:
+    server = emulator("--followers", "900", "--followings", "25", "--tweets", "900",
+                      "--following-tweets", "8", "--latency", "0.05")
+    servers.append(server)
+    settings = settings_for(tmp_path, jobdir=jobdir, TWITTER_CONTACTS_STRATEGY="list")
+    run = CrawlProcess(server.url, "alice", settings=settings)
+    try:
+        run.wait_for(lambda: len(requests_log(server)) >= after)
+        run.kill()
+    finally:
+        run.close()
+    rerun = run_crawl(server.url, "alice", settings=settings)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    if jobdir:
+        assert "did not end cleanly" in rerun.stderr
+    assert_store_equals_truth(server, tmp_path / "pod.sqlite3")
