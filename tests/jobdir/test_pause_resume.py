@@ -84,6 +84,9 @@ def test_ctrl_c_while_parked_exits_fast_and_resumes(
     assert elapsed < 5, f"Ctrl-C took {elapsed:.1f}s"
     assert "'finish_reason': 'shutdown'" in first.log
     assert "'twitter/ratelimit/handed_back': 1" in first.log
+    # Every request could be written to the job directory: none was kept only in memory.
+    assert "scheduler/enqueued/disk" in first.log
+    assert "scheduler/unserializable" not in first.log
     # The parked request went back to the disk queue.
     queued = [p for p in jobdir_files(tmp_path / "job" / "requests.queue") if p.parent.name != "requests.queue"]
     assert queued and all(p.stat().st_size > 0 for p in queued)

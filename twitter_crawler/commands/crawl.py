@@ -26,18 +26,22 @@ SUCCESS = {"finished"}
 
 
 class Command(ScrapyCrawlCommand):
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if len(args) != 1:
-            super().run(args, opts)
-            return
-        if args[0] == "twitter":
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        # Here, before Scrapy starts its crawler process and prints its banner, so a bad
+        # argument is the only line the user sees.
+        if args[:1] == ["twitter"]:
             try:
                 parse_arguments(**{k: v for k, v in opts.spargs.items()
                                    if k in ("handle", "parts", "limit", "following_tweets")})
             except BadArgument as exc:
                 print(f"twitter: bad argument: {exc}", file=sys.stderr)  # noqa: T201
-                self.exitcode = 2
-                return
+                sys.exit(2)
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            super().run(args, opts)
+            return
         assert self.crawler_process
         crawler = self._create_crawler(args[0])
         reasons: list[str] = []
