@@ -33,8 +33,13 @@ def crawl_command(api_url: str, handle: str, *args: str, settings: dict[str, str
     return cmd + list(args)
 
 
+#: Crawls under test fail on a deprecated API, as the tests themselves do.
+WARNINGS_AS_ERRORS = "error::DeprecationWarning,error::scrapy.exceptions.ScrapyDeprecationWarning"
+
+
 def crawl_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWITTER_", "POD_"))}
+    env["PYTHONWARNINGS"] = WARNINGS_AS_ERRORS
     env.update(extra or {})
     return env
 
