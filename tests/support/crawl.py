@@ -26,20 +26,27 @@ class CrawlResult:
 
 
 def crawl_command(api_url: str, handle: str, *args: str, settings: dict[str, str] | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "twitter", "-a", f"handle={handle}",
+    cmd = [sys.executable, "-c", SCRAPY, "crawl", "twitter", "-a", f"handle={handle}",
            "-s", f"TWITTER_API_URL={api_url}"]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     return cmd + list(args)
 
 
-#: Crawls under test fail on a deprecated API, as the tests themselves do.
-WARNINGS_AS_ERRORS = "error::DeprecationWarning,error::scrapy.exceptions.ScrapyDeprecationWarning"
+#: ``scrapy`` as a user runs it, except that a deprecated API is an error, as in the tests.
+SCRAPY = (
+    "import sys, warnings\n"
+    "from scrapy.exceptions import ScrapyDeprecationWarning\n"
+    "warnings.simplefilter('error', DeprecationWarning)\n"
+    "warnings.simplefilter('error', ScrapyDeprecationWarning)\n"
+    "from scrapy.cmdline import execute\n"
+    "sys.argv[0] = 'scrapy'\n"
+    "execute()\n"
+)
 
 
 def crawl_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWITTER_", "POD_"))}
-    env["PYTHONWARNINGS"] = WARNINGS_AS_ERRORS
     env.update(extra or {})
     return env
 
