@@ -11,9 +11,14 @@ released request is signed with a fresh timestamp and nonce.
 * While an endpoint's budget is unknown (first request, new window), one probe goes out and the
   others wait for its headers; an endpoint that answers without headers is not limited.
 * A 429 (code 88) zeroes the budget and sends the request back to be parked until the reset. A
-  429 with budget left is Twitter's per-second limit: the request waits a second.
-* A reset further away than ``TWITTER_RATELIMIT_MAX_WAIT`` seconds, or already past (clock skew),
-  is clamped and logged.
+  429 with budget left is Twitter's per-second limit: the request waits a second. Repeated 429s
+  of one endpoint (a reset that does not hold) wait longer each time (1 s, 2 s, 4 s, ... up to
+  ``TWITTER_RATELIMIT_MAX_WAIT``), so a wrong reset can never turn into a stream of requests.
+* Resets are read on the API's clock: when the answer's ``Date`` header is more than
+  ``CLOCK_SKEW_TOLERANCE`` seconds away from this machine's clock, resets are shifted by the
+  difference (logged once). A reset further away than ``TWITTER_RATELIMIT_MAX_WAIT`` seconds, or
+  already past, is then clamped and logged.
+* Answers that come back late from an earlier window never lower the budget of the current one.
 * When the crawl is closing (Ctrl-C, a fatal error), parked requests are handed back to the
   scheduler, which keeps them in the JOBDIR queue: nothing waits 15 minutes to let Ctrl-C finish.
 
@@ -22,20 +27,26 @@ Settings read: ``TWITTER_RATELIMIT_ENABLED``, ``TWITTER_RATELIMIT_MARGIN``,
 
 Stats: ``twitter/ratelimit/parked``, ``twitter/ratelimit/wait_seconds``,
 ``twitter/ratelimit/429``, ``twitter/ratelimit/handed_back``, ``twitter/ratelimit/clamped``,
-``twitter/ratelimit/endpoint/<endpoint>/parked``.
+``twitter/ratelimit/clock_skew``, ``twitter/ratelimit/endpoint/<endpoint>/parked``,
+``twitter/ratelimit/endpoint/<endpoint>/429``.
+
+Log lines: ``followers/list: rate limit reached, 12 requests wait until 12:15:03 UTC (14m 58s)``
+half a second after the first request parks (so it counts those that park together; a wait
+shorter than that says nothing, and never a "resume" without its "reached"), then
+``followers/list: rate limit window reset, 12 parked requests resume``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import sleep
+from scrapy.utils.asyncio import call_later, sleep
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -48,6 +59,23 @@ logger = logging.getLogger(__name__)
 # How often a parked request looks at the clock and at the engine (closing?).
 POLL = 0.25
 DEFAULT_WINDOW = 900.0
+#: A ``Date`` header this far (seconds) from the local clock means the clocks disagree.
+CLOCK_SKEW_TOLERANCE = 30.0
+#: A reset this far (seconds) in the past is not a reset but a clock problem.
+PAST_TOLERANCE = 5.0
+
+
+def engine_closing(crawler: Crawler) -> bool:
+    """True once the crawl is closing (Ctrl-C, a fatal error, CLOSESPIDER_*): waiting requests
+    then go back to the scheduler instead of holding the close up. False before the crawl runs."""
+    try:
+        engine = crawler.engine
+    except RuntimeError:  # not started (a component built in a unit test)
+        return False
+    if engine is None:
+        return False
+    slot = getattr(engine, "_slot", None)  # private in Scrapy 2.19; pinned by a test
+    return not engine.running or bool(slot is not None and slot.closing)
 
 
 @dataclass
@@ -59,7 +87,9 @@ class Budget:
     probing: bool = False
     parked: int = 0
     parked_since: float = 0.0
-    announced: bool = False
+    announced: bool = False  # a park is going on (its "reached" line is due or written)
+    logged: bool = False  # its "reached" line was written, so its "resume" line is due
+    strikes: int = 0  # 429s in a row
 
 
 def _fmt_wait(seconds: float) -> str:
@@ -74,6 +104,7 @@ class RateLimitMiddleware:
         self.margin = margin
         self.max_wait = max_wait
         self.budgets: dict[str, Budget] = {}
+        self.skew = 0.0  # the API's clock minus ours, when they disagree
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -90,9 +121,7 @@ class RateLimitMiddleware:
         return cls(crawler, margin, max_wait)
 
     def _closing(self) -> bool:
-        engine = self.crawler.engine
-        slot = getattr(engine, "_slot", None)  # private in Scrapy 2.19; pinned by a test
-        return not engine.running or bool(slot is not None and slot.closing)
+        return engine_closing(self.crawler)
 
     async def process_request(self, request: Request) -> Request | None:
         endpoint = request.meta.get("twitter_endpoint")
@@ -132,13 +161,15 @@ class RateLimitMiddleware:
         budget.parked += 1
         if not budget.announced:
             budget.announced = True
+            budget.logged = False
             budget.parked_since = time.time()
             # A moment later, so the line counts the requests that park together.
-            asyncio.get_event_loop().call_later(0.5, self._announce, endpoint, budget)
+            call_later(0.5, self._announce, endpoint, budget)
 
     def _announce(self, endpoint: str, budget: Budget) -> None:
-        if not budget.announced:
+        if not budget.announced or budget.logged:
             return
+        budget.logged = True
         until = datetime.fromtimestamp(budget.reset_at + self.margin, tz=timezone.utc)
         logger.info(
             "%(endpoint)s: rate limit reached, %(n)d request%(s)s wait until %(until)s UTC (%(wait)s)",
@@ -153,26 +184,52 @@ class RateLimitMiddleware:
         if budget.announced:
             waited = time.time() - budget.parked_since
             self.crawler.stats.inc_value("twitter/ratelimit/wait_seconds", round(waited, 1))
-            logger.info("%(endpoint)s: rate limit window reset, %(n)d parked request%(s)s resume",
-                        {"endpoint": endpoint, "n": budget.parked,
-                         "s": "" if budget.parked == 1 else "s"})
-            budget.announced = False
+            if budget.logged:
+                logger.info("%(endpoint)s: rate limit window reset, %(n)d parked request%(s)s resume",
+                            {"endpoint": endpoint, "n": budget.parked,
+                             "s": "" if budget.parked == 1 else "s"})
+            budget.announced = budget.logged = False
         budget.remaining = None
         budget.reset_at = 0.0
+
+    def _note_clock(self, date: bytes | None) -> None:
+        """Learns the API's clock from an answer's ``Date`` header (whole seconds)."""
+        if not date:
+            return
+        try:
+            server = parsedate_to_datetime(date.decode("latin-1")).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        skew = server - time.time()
+        if abs(skew) <= CLOCK_SKEW_TOLERANCE:
+            skew = 0.0
+        if (skew == 0.0) != (self.skew == 0.0) or abs(skew - self.skew) > CLOCK_SKEW_TOLERANCE:
+            self.crawler.stats.set_value("twitter/ratelimit/clock_skew", round(skew))
+            if skew:
+                logger.warning(
+                    "The API's clock is %(skew)+.0fs from this machine's clock: rate-limit resets "
+                    "are read on the API's clock (is this machine's clock right?)",
+                    {"skew": skew},
+                )
+            else:
+                logger.info("The API's clock agrees with this machine's clock again")
+        self.skew = skew
 
     def _reset_time(self, endpoint: str, value: str | None) -> float:
         now = time.time()
         try:
-            reset = float(value) if value else now + DEFAULT_WINDOW
+            reset = float(value) - self.skew if value else now + DEFAULT_WINDOW
         except ValueError:
             reset = now + DEFAULT_WINDOW
-        if reset - now > self.max_wait or reset < now - 5:
-            clamped = min(max(reset, now + 1.0), now + self.max_wait)
+        nan = reset != reset
+        if nan or reset - now > self.max_wait or reset < now - PAST_TOLERANCE:
+            clamped = now + self.max_wait if nan else min(max(reset, now + 1.0), now + self.max_wait)
             self.crawler.stats.inc_value("twitter/ratelimit/clamped")
             logger.warning(
                 "%(endpoint)s: rate-limit reset %(reset)s is %(delta)+.0fs from now; using "
                 "%(wait).0fs (is this machine's clock right?)",
-                {"endpoint": endpoint, "reset": value, "delta": reset - now, "wait": clamped - now},
+                {"endpoint": endpoint, "reset": value,
+                 "delta": float("nan") if nan else reset - now, "wait": clamped - now},
             )
             return clamped
         return reset
@@ -185,36 +242,51 @@ class RateLimitMiddleware:
         if request.meta.pop("_twitter_probe", False):
             budget.probing = False
         headers = response.headers
+        if response.status != 429:
+            budget.strikes = 0
         remaining_h = headers.get(b"x-rate-limit-remaining")
         if remaining_h is None and response.status != 429:
             if budget.remaining is None:
                 budget.limited = False
             return response
         budget.limited = True
-        reset = self._reset_time(endpoint, (headers.get(b"x-rate-limit-reset") or b"").decode() or None)
+        self._note_clock(headers.get(b"Date"))
+        reset_h = headers.get(b"x-rate-limit-reset")
+        reset = self._reset_time(endpoint, reset_h.decode("latin-1") if reset_h else None)
         try:
             remaining = int(remaining_h) if remaining_h is not None else 0
         except ValueError:
             remaining = 0
         limit_h = headers.get(b"x-rate-limit-limit")
         if limit_h:
-            budget.limit = int(limit_h)
+            try:
+                budget.limit = int(limit_h)
+            except ValueError:
+                pass
         if budget.remaining is None or reset > budget.reset_at + 1:
-            # A new window: the headers are the truth (minus requests already released).
+            # A new window: the headers are the truth (nothing else was released meanwhile:
+            # while the budget is unknown only the probe goes out).
             budget.remaining = remaining
             budget.reset_at = reset
+        elif reset < budget.reset_at - 1:
+            # A late answer from an earlier window says nothing about this one.
+            pass
         else:
             # Same window: answers come back out of order, trust the lowest count.
             budget.remaining = min(budget.remaining, remaining)
         if response.status == 429:
             self.crawler.stats.inc_value("twitter/ratelimit/429")
+            self.crawler.stats.inc_value(f"twitter/ratelimit/endpoint/{endpoint}/429")
+            budget.strikes += 1
+            # A reset that held would have prevented this 429: each one in a row waits longer.
+            backoff = min(self.max_wait, 2.0 ** (budget.strikes - 1))
             retry = request.replace(dont_filter=True)
             if remaining > 0:
                 # Budget left but refused: Twitter's hidden per-second limit.
-                await sleep(1.0)
+                await sleep(backoff)
             else:
                 budget.remaining = 0
-                budget.reset_at = max(budget.reset_at, reset)
+                budget.reset_at = max(budget.reset_at, reset, time.time() + backoff - self.margin)
             logger.debug("%(endpoint)s: 429, request goes back to wait for the reset",
                          {"endpoint": endpoint})
             return retry

@@ -5,6 +5,10 @@ idempotent request once on a new connection, below every downloader middleware, 
 headers. For a signed request that means the same OAuth nonce twice, which Twitter refuses as a
 replay (401). Without the silent re-send the failure reaches RetryMiddleware like any dropped
 connection, and the retry goes through the OAuth middleware again: a fresh nonce.
+
+Verified against the emulator with dropped connections and nonce checking
+(``tests/errors/test_crawl_faults.py``): with Scrapy's stock handler the copies come back 401
+code 32; with this one there are none.
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "twitter_crawler.extensions.summary.SummaryExtension": 500,
+    "twitter_crawler.extensions.progress.ProgressExtension": 510,
     "twitter_crawler.extensions.jobdir.JobDirGuard": 0,
 }
 

@@ -7,12 +7,20 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
   (``twitter_bad_credentials``: codes 32, 89, 135, 215), the handle not found
   (``twitter_user_not_found``: code 50), the handle suspended (``twitter_user_suspended``: code
   63), an access level without v1.1 reads (``twitter_access_level``: code 453);
+* except a 401 code 32 once the credentials have worked (an answer of the API got through):
+  Twitter answers a repeated nonce that way, and a copy of a signed request can be re-sent below
+  the middlewares (SCRAPY_NOTES §7). That request is retried with a fresh signature, like a
+  failed download (``RETRY_TIMES``, with the retry backoff), and only a refusal that persists
+  closes the crawl;
+* a 429 that reaches the spider (rate-limit middleware off) is retried like a 5xx, a bounded
+  number of times (``RETRY_TIMES``, with the retry backoff), never in a loop;
 * a protected timeline (401 without a code) is skipped with a log line; a followed account that
   is protected, suspended or gone is skipped and the crawl goes on;
 * a body that is not the JSON it should be is retried a bounded number of times, then counted
   and logged as a failure of that request.
 
-Stats: ``twitter/errors/<outcome>`` and ``twitter/errors/code/<code>``.
+Stats: ``twitter/errors/<outcome>`` and ``twitter/errors/code/<code>``
+(``auth_retried``: 401 code 32 retried with a fresh signature).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ class TwitterErrorMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.closing = False
+        self.credentials_work = False  # an answer of the API got through (2xx)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -55,6 +64,7 @@ class TwitterErrorMiddleware:
 
     def process_spider_input(self, response: Response) -> None:
         if 200 <= response.status < 300:
+            self.credentials_work = True
             return
         try:
             v1.check_error(response.status, response.body)
@@ -95,18 +105,40 @@ class TwitterErrorMiddleware:
         if 453 in codes:
             self._fatal(
                 "twitter_access_level",
-                "Twitter refused %(endpoint)s (HTTP %(status)s, code 453): these credentials' "
-                "access level has no v1.1 reads, which need an elevated access level. "
-                "Use API v2 instead (-s TWITTER_API_VERSION=2) or an account with elevated access.",
+                "Twitter refused %(endpoint)s (HTTP %(status)s, code 453): the access level of "
+                "these credentials' app has no v1.1 reads; v1.1 reads need an elevated access "
+                "level. Ask for elevated access for the app in the developer portal, or use "
+                "API v2, the alternative for lower access levels (this importer reads v1.1 only).",
                 details,
             )
+        if codes == {32} and error.status == 401 and self.credentials_work:
+            # Not the credentials (they worked): a refused signature, most likely a nonce
+            # Twitter saw already. Retried like a failed download (RETRY_TIMES, with backoff);
+            # the copy is signed anew on its way out. Only a refusal that persists is fatal.
+            retry = get_retry_request(
+                request, spider=self.crawler.spider, reason="401 code 32 (repeated nonce?)",
+                stats_base_key="twitter/errors/retry", give_up_log_level=logging.WARNING,
+            )
+            if retry is not None:
+                self._stat("auth_retried")
+                logger.warning(
+                    "Twitter refused the signature of %(url)s (HTTP 401, code 32) although the "
+                    "credentials worked: retrying it with a fresh signature (a repeated nonce?)",
+                    details)
+                return [retry]
         if codes & CREDENTIAL_CODES or (error.status == 401 and endpoint == "users/show"):
-            hint = (" The machine's clock is off (code 135): set it right."
-                    if 135 in codes else "")
+            if codes == {135}:
+                self._fatal(
+                    "twitter_bad_credentials",
+                    "Twitter refused the request's timestamp (HTTP %(status)s, codes %(codes)s: "
+                    "%(message)s): this machine's clock is off by more than Twitter accepts. "
+                    "Set the clock right (e.g. turn on NTP time synchronisation).",
+                    details,
+                )
             self._fatal(
                 "twitter_bad_credentials",
                 "Twitter refused the credentials (HTTP %(status)s, codes %(codes)s: "
-                "%(message)s). Check " + CREDENTIAL_SETTINGS + "." + hint,
+                "%(message)s). Check " + CREDENTIAL_SETTINGS + ".",
                 details,
             )
         if endpoint == "users/show":
@@ -121,10 +153,15 @@ class TwitterErrorMiddleware:
                             "Handle @%(handle)s is suspended by Twitter (code 63): "
                             "there is nothing to import.", details)
         if error.status == 429:
-            # The rate-limit middleware parks 429s; one that slips through goes back to it.
-            retry = request.replace(dont_filter=True)
+            # The rate-limit middleware parks 429s; one that slips through (the middleware is
+            # off) is retried a bounded number of times, after the retry backoff.
             self._stat("ratelimited")
-            return [retry]
+            retry = get_retry_request(
+                request, spider=self.crawler.spider, reason="429 rate limited",
+                stats_base_key="twitter/errors/retry",
+            )
+            if retry is not None:
+                return [retry]
         if endpoint == "statuses/user_timeline" and error.status == 401:
             self._stat("protected")
             logger.info("Timeline of user %(user)s is protected: skipped (its profile and edges "
