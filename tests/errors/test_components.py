@@ -235,7 +235,7 @@ def test_lookup_of_only_suspended_or_gone_accounts_is_skipped(errors: TwitterErr
 def test_429_that_reaches_the_spider_is_retried_a_bounded_number_of_times(
     errors: TwitterErrorMiddleware, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = api_response("users/show", 429, code(88, "Rate limit exceeded"))
+    response = api_response("friends/list", 429, code(88, "Rate limit exceeded"))
     seen = 0
     with caplog.at_level(logging.ERROR):
         while True:
@@ -272,3 +272,11 @@ def test_malformed_body_is_retried_then_counted_and_logged(
     [line] = [r.getMessage() for r in caplog.records if r.name.startswith("twitter_crawler")]
     assert line.startswith("Gave up on https://api.twitter.com/1.1/followers/list.json")
     assert "not valid JSON" in line
+
+
+def test_a_profile_that_never_comes_is_fatal(errors: TwitterErrorMiddleware) -> None:
+    # The same 5xx given up on a timeline is skipped; on the account's profile it ends the crawl.
+    response = api_response("users/show", 503, code(130, "Over capacity"))
+    with pytest.raises(CloseSpider) as info:
+        outcome(errors, response)
+    assert info.value.reason == "twitter_unavailable"

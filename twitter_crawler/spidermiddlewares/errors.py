@@ -6,7 +6,8 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
 * fatal conditions close the crawl with a named reason and one clear line: bad credentials
   (``twitter_bad_credentials``: codes 32, 89, 135, 215), the handle not found
   (``twitter_user_not_found``: code 50), the handle suspended (``twitter_user_suspended``: code
-  63), an access level without v1.1 reads (``twitter_access_level``: code 453);
+  63), an access level without v1.1 reads (``twitter_access_level``: code 453), the account's
+  profile not to be had even after retries (``twitter_unavailable``);
 * except a 401 code 32 once the credentials have worked (an answer of the API got through):
   Twitter answers a repeated nonce that way, and a copy of a signed request can be re-sent below
   the middlewares (SCRAPY_NOTES §7). That request is retried with a fresh signature, like a
@@ -177,6 +178,12 @@ class TwitterErrorMiddleware:
             logger.info("Timeline of user %(user)s is unavailable (HTTP %(status)s, codes "
                         "%(codes)s: %(message)s): skipped", {**details, "user": _user(request)})
             return []
+        if endpoint == "users/show":
+            details["handle"] = getattr(self.crawler.spider, "handle", "?")
+            self._fatal("twitter_unavailable",
+                        "Twitter gave no profile for @%(handle)s (HTTP %(status)s, codes "
+                        "%(codes)s: %(message)s) even after retries: nothing can be imported "
+                        "now. Run the same command again later.", details)
         self._stat("failed")
         logger.error("Gave up on %(url)s: HTTP %(status)s, codes %(codes)s: %(message)s", details)
         return []
@@ -191,6 +198,12 @@ class TwitterErrorMiddleware:
         )
         if retry is not None:
             return [retry]
+        if request.meta.get("twitter_endpoint") == "users/show":
+            self._fatal("twitter_unavailable",
+                        "Twitter's profile answer for @%(handle)s is unreadable even after "
+                        "retries (%(error)s): nothing can be imported now. Run the same command "
+                        "again later.",
+                        {"handle": getattr(self.crawler.spider, "handle", "?"), "error": error})
         logger.error("Gave up on %(url)s: the body is not valid JSON (%(error)s)",
                      {"url": request.url, "error": error})
         self._stat("malformed_gave_up")

@@ -19,9 +19,11 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider
+from scrapy.exceptions import CloseSpider
 
 from twitter_crawler.api.v1 import parse as v1
 from twitter_crawler.api.v1.requests import LOOKUP_BATCH, TIMELINE_CAP, ApiV1, choose_strategy
+from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import ContactsPage, Edge, TimelineWatermark, ref
 from twitter_crawler.spiders.arguments import parse_arguments
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from twisted.python.failure import Failure
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
@@ -73,7 +76,20 @@ class TwitterSpider(Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         # Not dont_filter: on a JOBDIR resume the dupefilter knows it was done already.
-        yield self.api.user(self.handle, self.parse_user)
+        yield self.api.user(self.handle, self.parse_user, self.user_failed)
+
+    def user_failed(self, failure: Failure) -> None:
+        """The account's profile could not be fetched at all: without it nothing can be imported."""
+        if failure.check(TwitterAPIError, MalformedPayload):
+            # An answer, not a transport failure: TwitterErrorMiddleware decides.
+            failure.raiseException()
+        logger.error(
+            "Twitter could not be reached for @%(handle)s (%(error)s) even after retries: "
+            "nothing can be imported now. Check TWITTER_API_URL and the network, then run the "
+            "same command again.",
+            {"handle": self.handle, "error": failure.getErrorMessage() or failure.type.__name__},
+        )
+        raise CloseSpider("twitter_unavailable")
 
     # -- the account ---------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class ApiV1:
         *,
         method: str = "GET",
         priority: int = 0,
+        errback: Callable[..., Any] | None = None,
     ) -> Request:
         meta = {"twitter_endpoint": endpoint, "download_slot": endpoint}
         query = urlencode(params)
@@ -73,6 +74,7 @@ class ApiV1:
                 cb_kwargs=cb_kwargs or {},
                 meta=meta,
                 priority=priority,
+                errback=errback,
             )
         return Request(
             f"{self.base}/{endpoint}.json?{query}",
@@ -80,10 +82,15 @@ class ApiV1:
             cb_kwargs=cb_kwargs or {},
             meta=meta,
             priority=priority,
+            errback=errback,
         )
 
-    def user(self, handle: str, callback: Callable[..., Any]) -> Request:
-        return self._request("users/show", {"screen_name": handle}, callback, priority=100)
+    def user(
+        self, handle: str, callback: Callable[..., Any], errback: Callable[..., Any] | None = None
+    ) -> Request:
+        return self._request(
+            "users/show", {"screen_name": handle}, callback, priority=100, errback=errback
+        )
 
     def contacts(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
         """A page of followers or followings; ``walk['strategy']`` is ``list`` or ``ids``."""
