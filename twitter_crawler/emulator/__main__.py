@@ -1,4 +1,4 @@
-"""``python -m twitter_crawler.emulator``: a faithful local Twitter v1.1 API.
+"""``python -m twitter_crawler.emulator``: a faithful local Twitter API, v1.1 and v2.
 
 Binds ``--host``/``--port`` (port 0 picks a free one), prints exactly one line to stdout,
 ``http://HOST:PORT``, and logs everything else to stderr. Stop it with Ctrl-C or SIGTERM.
@@ -17,8 +17,9 @@ from aiohttp import web
 
 from twitter_crawler.emulator.faults import FaultPlan
 from twitter_crawler.emulator.oauth import Verifier
-from twitter_crawler.emulator.quotas import DEFAULT_LIMITS, QuotaBook, parse_override
+from twitter_crawler.emulator.quotas import DEFAULT_APP_LIMITS, DEFAULT_LIMITS, QuotaBook, parse_override
 from twitter_crawler.emulator.server import Emulator, RequestLog
+from twitter_crawler.emulator.v2 import DEMO_BEARER_TOKEN
 from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 
 logger = logging.getLogger("twitter_crawler.emulator")
@@ -48,8 +49,9 @@ def _positive(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m twitter_crawler.emulator",
-        description="A local Twitter API v1.1 for tests, benchmarks and the offline demo. Prints its "
-                    "base URL (http://HOST:PORT) as the only line on stdout; logs go to stderr. "
+        description="A local Twitter API (v1.1 under /1.1, v2 under /2, one world) for tests, benchmarks "
+                    "and the offline demo. Prints its base URL (http://HOST:PORT) as the only line on "
+                    "stdout; logs go to stderr. "
                     "Control endpoints: GET /_emulator/world, /_emulator/truth, /_emulator/log; "
                     "POST /_emulator/mutate, /_emulator/quotas/reset.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -90,19 +92,30 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--window", type=_positive, default=900.0, help="quota window in seconds")
     q.add_argument("--quota", action="append", default=[], metavar="ENDPOINT=N",
                    help="override one endpoint's quota per window, e.g. followers/ids=3 (repeatable); "
-                        "defaults: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_LIMITS.items()))
+                        "defaults: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_LIMITS.items())
+                        + "; also sets the app-only (bearer) quota of a v2 endpoint")
+    q.add_argument("--app-quota", action="append", default=[], metavar="ENDPOINT=N",
+                   help="override one v2 endpoint's quota for app-only bearer tokens (after --quota), "
+                        "e.g. users/tweets=10 (repeatable); defaults: "
+                        + ", ".join(f"{k}={v}" for k, v in DEFAULT_APP_LIMITS.items()))
 
-    f = p.add_argument_group("faults (only /1.1 endpoints)")
+    f = p.add_argument_group("faults (only /1.1 and /2 endpoints)")
     f.add_argument("--fault-5xx", type=_share, default=0.0, help="share of requests answered 500/502/503")
     f.add_argument("--fault-drop", type=_share, default=0.0,
                    help="share of requests whose connection is closed without a response")
     f.add_argument("--fault-truncate", type=_share, default=0.0,
                    help="share of responses cut short (full Content-Length announced, part of the body sent)")
-    f.add_argument("--latency", type=float, default=0.0, help="seconds added to every /1.1 response")
+    f.add_argument("--latency", type=float, default=0.0, help="seconds added to every /1.1 and /2 response")
     f.add_argument("--fault-seed", type=int, default=0,
                    help="seed of the fault decisions (a hash of seed, request and attempt number)")
     f.add_argument("--access-level-453", action="store_true",
                    help="answer every /1.1 endpoint with 403 code 453 (access level too low)")
+    f.add_argument("--v2-client-forbidden", action="store_true",
+                   help="answer every /2 endpoint with 403 client-forbidden (app not enrolled / access level)")
+
+    v = p.add_argument_group("API v2")
+    v.add_argument("--v2-source", action="store_true",
+                   help="send tweet.fields=source on /2 (v2 stopped sending it for most apps: off by default)")
 
     c = p.add_argument_group("credentials (default: the project's LOCAL_DEMO_CREDENTIALS)")
     c.add_argument("--consumer-key", default=LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_KEY"],
@@ -115,16 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="its secret")
     c.add_argument("--extra-token", action="append", default=[], metavar="TOKEN:SECRET",
                    help="another accepted access token (own quotas), repeatable")
+    c.add_argument("--bearer-token", default=LOCAL_DEMO_CREDENTIALS.get("TWITTER_BEARER_TOKEN", DEMO_BEARER_TOKEN),
+                   help="the accepted app-only bearer token of /2 (Authorization: Bearer ...; others: 401)")
+    c.add_argument("--extra-bearer-token", action="append", default=[], metavar="TOKEN",
+                   help="another accepted bearer token (an app context with its own quotas), repeatable")
     c.add_argument("--timestamp-window", type=_positive, default=300.0,
                    help="accepted oauth_timestamp difference in seconds (else 401 code 135)")
     return p
 
 
 def build_emulator(args: argparse.Namespace) -> Emulator:
+    from twitter_crawler.emulator.v2 import RecordedV2, SyntheticV2
+
     if args.dataset == "recorded":
         from twitter_crawler.emulator.recorded import RecordedApi
 
         api: Any = RecordedApi()
+        v2: Any = RecordedV2()
     else:
         from twitter_crawler.emulator.api import SyntheticApi
         from twitter_crawler.emulator.world import World, WorldOptions
@@ -138,12 +158,20 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
             protected_followings=args.protected_followings, suspended_followings=args.suspended_followings,
             seed=args.seed,
         )))
+        v2 = SyntheticV2(api.world, source=args.v2_source)
     if args.fault_5xx + args.fault_drop + args.fault_truncate > 1:
         raise ValueError("--fault-5xx + --fault-drop + --fault-truncate must not exceed 1")
     limits = dict(DEFAULT_LIMITS)
+    app_limits = dict(DEFAULT_APP_LIMITS)
     for spec in args.quota:
         name, n = parse_override(spec)
         limits[name] = n
+        if name in app_limits:
+            app_limits[name] = n
+    for spec in args.app_quota:
+        name, n = parse_override(spec)
+        app_limits[name] = n
+    bearer_tokens = tuple(t for t in (args.bearer_token, *args.extra_bearer_token) if t)
     tokens = {args.access_token: args.access_secret}
     for spec in args.extra_token:
         token, sep, secret = spec.partition(":")
@@ -155,17 +183,22 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         "faults": {"5xx": args.fault_5xx, "drop": args.fault_drop, "truncate": args.fault_truncate,
                    "latency": args.latency, "seed": args.fault_seed},
         "access_level_453": args.access_level_453, "timestamp_window": args.timestamp_window,
+        "app_limits": app_limits, "v2_source": args.v2_source,
+        "v2_client_forbidden": args.v2_client_forbidden, "bearer_tokens": len(bearer_tokens),
     }
     return Emulator(
         api=api,
         verifier=Verifier(consumers={args.consumer_key: args.consumer_secret}, tokens=tokens,
                           window=args.timestamp_window),
-        quotas=QuotaBook(limits, window=args.window, enabled=args.quotas == "on"),
+        quotas=QuotaBook(limits, window=args.window, enabled=args.quotas == "on", app_limits=app_limits),
         faults=FaultPlan(share_5xx=args.fault_5xx, share_drop=args.fault_drop, share_truncate=args.fault_truncate,
                          latency=args.latency, seed=args.fault_seed),
         access_level_453=args.access_level_453,
         log=RequestLog(size=args.log_size),
         options=options,
+        v2=v2,
+        bearer_tokens=bearer_tokens,
+        v2_client_forbidden=args.v2_client_forbidden,
     )
 
 

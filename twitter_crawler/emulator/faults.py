@@ -28,6 +28,16 @@ SERVER_ERRORS: tuple[tuple[int, str, bytes], ...] = (
 )
 
 
+#: The same for /2 answers, in v2's problem shape (the 502 stays an HTML page).
+V2_SERVER_ERRORS: tuple[tuple[int, str, bytes], ...] = (
+    (500, "application/problem+json", b'{"title":"Internal Server Error","detail":"Internal Server Error",'
+                                      b'"type":"about:blank","status":500}'),
+    (503, "application/problem+json", b'{"title":"Service Unavailable","detail":"Service Unavailable",'
+                                      b'"type":"about:blank","status":503}'),
+    SERVER_ERRORS[2],
+)
+
+
 @dataclass
 class FaultPlan:
     share_5xx: float = 0.0
@@ -68,8 +78,9 @@ class FaultPlan:
             return TRUNCATE, detail
         return None, detail
 
-    def server_error(self, detail: int) -> tuple[int, str, bytes]:
-        return SERVER_ERRORS[detail % len(SERVER_ERRORS)]
+    def server_error(self, detail: int, api: str = "1.1") -> tuple[int, str, bytes]:
+        bodies = V2_SERVER_ERRORS if api == "2" else SERVER_ERRORS
+        return bodies[detail % len(bodies)]
 
     @staticmethod
     def truncated_length(total: int, detail: int) -> int:

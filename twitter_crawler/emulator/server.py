@@ -1,15 +1,21 @@
-"""The aiohttp application: /1.1 routes with OAuth, quotas and faults, and /_emulator control.
+"""The aiohttp application: /1.1 and /2 routes with auth, quotas and faults, and /_emulator control.
 
 Every /1.1 request goes through the same steps, in Twitter's order: authenticate (400/401),
 refuse when the access level is too low (403 code 453), count against the quota (429 code 88),
-then maybe meet an injected fault, then the endpoint. Every /1.1 answer, errors included,
-carries ``x-rate-limit-*`` headers, and every request is appended to a bounded log that tests
-read through ``/_emulator/log``.
+then maybe meet an injected fault, then the endpoint. /2 requests take the same steps with v2's
+answers: OAuth 1.0a user context or an app-only ``Authorization: Bearer`` token (else 401
+``Unauthorized``), 404, 403 ``client-forbidden`` (``--v2-client-forbidden``), 429
+``Too Many Requests`` (per token and endpoint; a bearer token is an app context with its own
+limits), faults, then the endpoint (``v2.py``). Every answer, errors included, carries
+``x-rate-limit-*`` headers, and every request is appended to a bounded log that tests read
+through ``/_emulator/log``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -26,10 +32,19 @@ from twitter_crawler.emulator.api import ApiError, Params, twitter_error
 from twitter_crawler.emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
 from twitter_crawler.emulator.oauth import AuthError, Verifier, base_url, parse_authorization
 from twitter_crawler.emulator.quotas import QuotaBook, QuotaState
+from twitter_crawler.emulator.v2 import (
+    CLIENT_FORBIDDEN,
+    NOT_FOUND,
+    TOO_MANY_REQUESTS,
+    UNAUTHORIZED,
+    V2Error,
+)
+from twitter_crawler.emulator.v2 import route as v2_route
 
 logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json;charset=utf-8"
+PROBLEM_TYPE = "application/problem+json"
 RATE_LIMIT_TEMPLATE = Path(__file__).parent / "recordings" / "twitter-v1.1" / "pytwitter__ratelimit.body.json"
 #: Twitter's answer on an access level without v1.1 reads (TWITTER_API.md §1.6), verbatim.
 ACCESS_LEVEL_BODY = {
@@ -100,6 +115,9 @@ class Emulator:
     access_level_453: bool = False
     log: RequestLog = field(default_factory=RequestLog)
     options: dict[str, Any] = field(default_factory=dict)
+    v2: Any = None  # the /2 endpoints (v2.SyntheticV2 or v2.RecordedV2); None: /2 is 404
+    bearer_tokens: tuple[str, ...] = ()  # accepted app-only bearer tokens (/2 only)
+    v2_client_forbidden: bool = False  # answer every /2 endpoint 403 client-forbidden
 
     def routes(self) -> dict[str, tuple[tuple[str, ...], Callable[[Params], Any]]]:
         api = self.api
@@ -120,6 +138,7 @@ class Emulator:
         self._token = ""  # the token of the request being answered (single-threaded loop)
         self._template = self._load_template()
         app.router.add_route("*", "/1.1/{tail:.*}", self.handle_v11)
+        app.router.add_route("*", "/2/{tail:.*}", self.handle_v2)
         app.router.add_get("/_emulator/world", self.handle_world)
         app.router.add_get("/_emulator/truth", self.handle_truth)
         app.router.add_get("/_emulator/log", self.handle_log)
@@ -144,6 +163,7 @@ class Emulator:
         entry: dict[str, Any] = {
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": claimed or None, "fault": None,
+            "api": "1.1", "auth": "oauth1" if claimed else None,
         }
         try:
             url = base_url(request.scheme, request.host, path)
@@ -184,6 +204,85 @@ class Emulator:
             entry["fault"] = fault
             return await self._truncated(request, entry, status, dumps(payload), quota, detail)
         return self._respond(entry, status, payload, quota)
+
+    # -- /2 -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def app_key(token: str) -> str:
+        """The name of a bearer token's app context in quotas and in the log (never the token)."""
+        return "app:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+
+    def _bearer(self, token: str) -> bool:
+        token_b = token.encode()
+        return any(hmac.compare_digest(token_b, known.encode()) for known in self.bearer_tokens)
+
+    async def handle_v2(self, request: web.Request) -> web.StreamResponse:
+        path, _, raw_query = request.raw_path.partition("?")
+        tail = path.removeprefix("/2/")
+        matched = v2_route(tail)
+        endpoint = matched[0] if matched else tail
+        params_all = parse_qsl(raw_query, keep_blank_values=True)
+        api_params = [(k, v) for k, v in params_all if not k.startswith("oauth_")]
+        params: Params = dict(api_params)
+        header = request.headers.get("Authorization") or ""
+        scheme, _, credentials = header.strip().partition(" ")
+        entry: dict[str, Any] = {
+            "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
+            "query": params, "status": None, "token": None, "fault": None, "api": "2", "auth": None,
+        }
+        app = scheme.lower() == "bearer"
+        key = "-"
+        if app:
+            token = credentials.strip()
+            if not token or not self._bearer(token):
+                logger.info("%s %s: 401 (unknown bearer token)", request.method, path)
+                return self._respond(entry, 401, UNAUTHORIZED, self.quotas.peek(key, endpoint, True), PROBLEM_TYPE)
+            key = self.app_key(token)
+            entry.update(auth="bearer", token=key)
+        elif scheme.lower() == "oauth":
+            claimed = (parse_authorization(header) or {}).get("oauth_token", "")
+            try:
+                self.verifier.verify(request.method, base_url(request.scheme, request.host, path), header,
+                                     params_all)
+            except AuthError as err:
+                logger.info("%s %s: 401 (%s)", request.method, path, err.reason)
+                entry["token"] = claimed or None
+                return self._respond(entry, 401, UNAUTHORIZED, self.quotas.peek(claimed or "-", endpoint),
+                                     PROBLEM_TYPE)
+            key = claimed
+            entry.update(auth="oauth1", token=claimed)
+        else:
+            logger.info("%s %s: 401 (no Authorization)", request.method, path)
+            return self._respond(entry, 401, UNAUTHORIZED, self.quotas.peek(key, endpoint), PROBLEM_TYPE)
+        if matched is None or request.method != "GET" or self.v2 is None:
+            return self._respond(entry, 404, NOT_FOUND, self.quotas.peek(key, endpoint, app), PROBLEM_TYPE)
+        if self.v2_client_forbidden:
+            return self._respond(entry, 403, CLIENT_FORBIDDEN, self.quotas.peek(key, endpoint, app), PROBLEM_TYPE)
+        quota = self.quotas.take(key, endpoint, app)
+        if not quota.allowed:
+            return self._respond(entry, 429, TOO_MANY_REQUESTS, quota, PROBLEM_TYPE)
+        fault, detail = self.faults.decide(request.method, path, api_params)
+        if self.faults.latency > 0:
+            await asyncio.sleep(self.faults.latency)
+        if fault == FIVE_XX:
+            status, ctype, body = self.faults.server_error(detail, api="2")
+            entry["fault"] = fault
+            return self._respond(entry, status, body, quota, content_type=ctype)
+        if fault == DROP:
+            entry["fault"] = fault
+            self.log.add(entry)
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=204)  # never reaches the client
+        try:
+            payload: Any = self.v2.call(endpoint, matched[2], params)
+            status = 200
+        except V2Error as err:
+            status, payload = err.status, err.body
+        if fault == TRUNCATE:
+            entry["fault"] = fault
+            return await self._truncated(request, entry, status, dumps(payload), quota, detail)
+        return self._respond(entry, status, payload, quota, JSON_TYPE if status < 300 else PROBLEM_TYPE)
 
     def _respond(
         self, entry: dict[str, Any], status: int, payload: Any, quota: QuotaState, content_type: str = JSON_TYPE
@@ -243,7 +342,7 @@ class Emulator:
     # -- /_emulator ---------------------------------------------------------------------------
 
     async def handle_index(self, request: web.Request) -> web.Response:
-        return web.json_response({"emulator": "twitter v1.1", "dataset": self.api.dataset,
+        return web.json_response({"emulator": "twitter v1.1 and v2", "dataset": self.api.dataset,
                                   "control": ["/_emulator/world", "/_emulator/truth", "/_emulator/log",
                                               "/_emulator/mutate", "/_emulator/quotas/reset"]})
 
@@ -284,7 +383,7 @@ class Emulator:
         if world is None:
             return web.json_response({"error": "ground truth exists only for the synthetic dataset"}, status=404)
         try:
-            query = parse_query(world, dict(request.query))
+            query = parse_query(world, dict(request.query), v2_source=bool(self.options.get("v2_source")))
         except ValueError as err:
             return web.json_response({"error": str(err)}, status=400)
         # Streamed in chunks: 100,000 followers never sit in memory as one document, and the

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from twitter_crawler.emulator import synth
+from twitter_crawler.emulator import synth, v2model
 from twitter_crawler.emulator.tweets import TweetModel
 from twitter_crawler.emulator.world import TIMELINE_CAP, World
 from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref, to_dict
@@ -29,12 +29,17 @@ PARTS = ("user", "followers", "following", "timeline", "following_timelines")
 DEFAULT_FOLLOWING_TWEETS = 5
 
 
+API_VERSIONS = ("1.1", "2")
+
+
 @dataclass(frozen=True)
 class TruthQuery:
     handle: str
     parts: frozenset[str]
     limit: int | None
     following_tweets: int
+    api: str = "1.1"
+    v2_source: bool = False  # the emulator serves tweet.fields=source on /2 (--v2-source)
 
 
 def account_item(world: World, slot: int, is_me: bool) -> dict[str, Any]:
@@ -145,6 +150,115 @@ class _Collector:
             yield _edge("link", "Tweet", tid, "Website", link.expanded)
 
 
+class _CollectorV2:
+    """The same walk for a crawl over API v2 (``api=2``). What v2 changes, and why:
+
+    * every tweet gets ``replyCount`` and ``conversationId``; ``source`` only with
+      ``--v2-source`` (v2 stopped sending it for most apps);
+    * a quote's ``message`` ends with the quoted tweet's t.co permalink (v2 keeps it in the
+      text), which is not a link;
+    * a data tweet (one a timeline page lists) references what it retweets, quotes *or replies
+      to*: v2 includes each of them (``referenced_tweets.id``), one level deep, with its author
+      (``referenced_tweets.id.author_id``). Included tweets name their own references by id only,
+      so a retweeted quote has no reference edge to the tweet it quotes (v1.1 embeds that one);
+    * media: v2 expands the media of data tweets only, and a retweet's attachments are its
+      original's. So a tweet has its photos and videos when it is itself a data tweet or the
+      original of one; a quoted or replied-to tweet has none otherwise;
+    * a mention's minimal Account has a ``displayName`` only when v2 sent the user object:
+      the users a data tweet mentions (``entities.mentions.username``, retweets included), and
+      authors (who are full Accounts anyway).
+    """
+
+    def __init__(self, world: World, source: bool) -> None:
+        self.world = world
+        self.source = source
+        self.done: set[int] = set()
+        self.media_done: set[int] = set()
+        self.websites: set[str] = set()
+        self.authors: set[int] = set()
+        self.mentioned: set[int] = set()
+        self.named: set[int] = set()  # mentioned users whose user object some page carries
+
+    def data(self, t: TweetModel) -> Iterator[dict[str, Any]]:
+        """A tweet listed by a timeline page, with what it references."""
+        w = self.world
+        tid = str(t.id)
+        yield from self._base(t)
+        self.named.update(m.slot for m in v2model.view(w, t).mentions)
+        if t.retweeted:
+            orig = w.tweet(*t.retweeted)
+            yield _edge("reference", "Tweet", tid, "Tweet", str(orig.id))
+            yield from self._base(orig)
+            yield from self._media(orig)  # the retweet's attachments are the original's
+            return
+        yield from self._media(t)
+        for target in (t.quoted, t.reply_to):
+            if target:
+                ref_tweet = w.tweet(*target)
+                yield _edge("reference", "Tweet", tid, "Tweet", str(ref_tweet.id))
+                yield from self._base(ref_tweet)
+
+    def _base(self, t: TweetModel) -> Iterator[dict[str, Any]]:
+        """The tweet, its author edge, and (not for a retweet) its mentions and links."""
+        if t.id in self.done:
+            return
+        self.done.add(t.id)
+        w = self.world
+        tid = str(t.id)
+        self.authors.add(t.slot)
+        text = v2model.view(w, w.tweet(*t.retweeted) if t.retweeted else t).text
+        yield to_dict(Tweet(
+            externalId=tid,
+            message=text,  # the model keeps texts unescaped
+            postDate=synth.iso_date(t.ms),
+            tweetType="retweet" if t.retweeted else t.kind,
+            lang=t.lang,
+            source=t.source[0] if self.source else None,
+            retweetCount=t.retweet_count,
+            likeCount=t.favorite_count,
+            inReplyToId=str(w.tweet_id(*t.reply_to)) if t.reply_to and not t.retweeted else None,
+            replyCount=v2model.reply_count(w, t),
+            conversationId=str(v2model.conversation_id(w, t)),
+        ))
+        yield _edge("author", "Tweet", tid, "Account", str(w.user_id(t.slot)))
+        if t.retweeted:
+            return
+        seen_mentions: set[int] = set()
+        for m in t.mentions:
+            if m.slot not in seen_mentions:
+                seen_mentions.add(m.slot)
+                self.mentioned.add(m.slot)
+                yield _edge("mention", "Tweet", tid, "Account", str(w.user_id(m.slot)))
+        seen_links: set[str] = set()
+        for link in t.links:  # the quote permalink is not among them: not a link
+            if link.expanded in seen_links:
+                continue
+            seen_links.add(link.expanded)
+            if link.expanded not in self.websites:
+                self.websites.add(link.expanded)
+                yield to_dict(Website(url=link.expanded, displayUrl=link.display))
+            yield _edge("link", "Tweet", tid, "Website", link.expanded)
+
+    def _media(self, t: TweetModel) -> Iterator[dict[str, Any]]:
+        if t.id in self.media_done:
+            return
+        self.media_done.add(t.id)
+        tid = str(t.id)
+        for media in t.media:
+            mid = str(media.id)
+            if media.kind == "photo":
+                yield to_dict(Photo(externalId=mid, url=media.url_https, width=media.width, height=media.height))
+                yield _edge("photo", "Tweet", tid, "Photo", mid)
+            else:
+                mp4 = [v for v in media.variants or () if v["content_type"] == "video/mp4"]
+                best = max(mp4, key=lambda v: v.get("bitrate", 0))["url"] if mp4 else None
+                yield to_dict(Video(
+                    externalId=mid, url=best, thumbnailUrl=media.url_https,
+                    durationMs=media.duration_ms, isGif=media.kind == "animated_gif",
+                ))
+                yield _edge("video", "Tweet", tid, "Video", mid)
+
+
 def contacts_in_truth(world: World, slot: int, which: str, limit: int | None) -> list[int]:
     """The accounts a crawl imports from a followers/friends list: newest first, suspended
     accounts left out (the list endpoints omit them, users/lookup too), at most ``limit``."""
@@ -179,7 +293,8 @@ def truth_items(world: World, q: TruthQuery) -> Iterator[dict[str, Any]]:
                 full.add(member)
                 yield account_item(world, member, is_me=member == me)
             yield _edge(edge, "Account", me_id, "Account", str(world.user_id(member)))
-    col = _Collector(world)
+    v2 = q.api == "2"
+    col: Any = _CollectorV2(world, q.v2_source) if v2 else _Collector(world)
     timelines: list[tuple[int, int]] = []
     if "timeline" in q.parts:
         own = TIMELINE_CAP if q.limit is None else min(q.limit, TIMELINE_CAP)
@@ -191,18 +306,24 @@ def truth_items(world: World, q: TruthQuery) -> Iterator[dict[str, Any]]:
                 timelines.append((member, min(q.following_tweets, TIMELINE_CAP)))
     for author, count in timelines:
         for n in world.timeline_indices(author, count, None, None):
-            yield from col.tweet(world.tweet(author, n), embed_quote=True)
+            if v2:
+                yield from col.data(world.tweet(author, n))
+            else:
+                yield from col.tweet(world.tweet(author, n), embed_quote=True)
     for author in sorted(col.authors - full):
         full.add(author)
         yield account_item(world, author, is_me=author == me)
     for m in sorted(col.mentioned - full):
-        # A mention gives a minimal Account (externalId, handle, displayName).
+        # A mention gives a minimal Account (externalId, handle, displayName); over v2 the
+        # displayName only where a page carried the user object.
+        named = not v2 or m in col.named
         yield to_dict(Account(externalId=str(world.user_id(m)), handle=world.screen_name(m),
-                              displayName=world.account_static(m)[1]))
+                              displayName=world.account_static(m)[1] if named else None))
 
 
-def parse_query(world: World, params: dict[str, str]) -> TruthQuery:
-    """``handle``, ``parts`` (comma list), ``limit``, ``following_tweets`` as the spider takes them."""
+def parse_query(world: World, params: dict[str, str], *, v2_source: bool = False) -> TruthQuery:
+    """``handle``, ``parts`` (comma list), ``limit``, ``following_tweets`` as the spider takes them,
+    and ``api`` (``1.1``, the default, or ``2``): the crawl's API version."""
     handle = params.get("handle", world.opts.handle).lstrip("@")
     parts_raw = params.get("parts", "")
     parts = frozenset(p.strip() for p in parts_raw.split(",") if p.strip()) if parts_raw else frozenset(PARTS)
@@ -213,4 +334,10 @@ def parse_query(world: World, params: dict[str, str]) -> TruthQuery:
     ft = int(params.get("following_tweets") or DEFAULT_FOLLOWING_TWEETS)
     if (limit is not None and limit < 0) or ft < 0:
         raise ValueError("limit and following_tweets must not be negative")
-    return TruthQuery(handle=handle, parts=parts, limit=limit, following_tweets=ft)
+    api = params.get("api") or "1.1"
+    if api == "1":
+        api = "1.1"
+    if api not in API_VERSIONS:
+        raise ValueError(f"api must be one of {', '.join(API_VERSIONS)}")
+    return TruthQuery(handle=handle, parts=parts, limit=limit, following_tweets=ft, api=api,
+                      v2_source=v2_source)

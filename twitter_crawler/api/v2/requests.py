@@ -1,0 +1,194 @@
+"""Requests of the Twitter API v2: the only place that knows its URLs, fields and expansions.
+
+The same shape as :mod:`twitter_crawler.api.v1.requests`, so that the spider can switch backends:
+:class:`ApiV2` has ``user``, ``contacts`` and ``timeline`` with the same arguments and walk
+dicts as ``ApiV1``, and every request carries, in ``meta``:
+
+* ``twitter_endpoint``: the resource family Twitter counts quotas by (``users/tweets``);
+* ``download_slot``: the same, so each endpoint gets its own downloader slot.
+
+Walk positions travel in ``cb_kwargs`` as plain dicts (JOBDIR-safe), as in v1.1. What differs:
+
+* contacts: ``/2/users/:id/followers`` and ``/2/users/:id/following`` give full user objects,
+  up to 1,000 per page, so there is no ids + lookup strategy (``walk["strategy"]`` is ignored and
+  there is no ``lookup``). The position is ``walk["pagination_token"]`` (``meta.next_token`` of
+  the previous page); ``walk["cursor"]`` is read as an alias, so a walk that keeps v1.1's
+  ``cursor`` key (``"-1"`` first, ``"0"`` done) works unchanged.
+* timelines: ``/2/users/:id/tweets`` pages with ``walk["pagination_token"]``. A v1.1-style
+  ``walk["max_id"]`` (inclusive) is sent as ``until_id = max_id + 1`` (v2's ``until_id`` is
+  exclusive) when there is no token, so the v1.1 paging also works. ``max_results`` must be
+  5..100: when fewer tweets are wanted, 5 are fetched and the parser keeps the wanted number
+  (``parse_timeline(..., limit=walk["wanted"] - walk["fetched"])``).
+
+Fields requested (every property of PRODUCT.md §4 that v2 can give):
+
+* users: ``created_at, description, entities, id, location, name, profile_image_url, protected,
+  public_metrics, url, username, verified``;
+* tweets: ``attachments, author_id, conversation_id, created_at, entities, in_reply_to_user_id,
+  lang, public_metrics, referenced_tweets, source`` (v2 accepts ``source`` but no longer returns
+  it for most apps: the parser leaves ``source`` out when it is absent);
+* media: ``duration_ms, height, media_key, preview_image_url, type, url, variants, width``;
+* expansions: ``attachments.media_keys, author_id, entities.mentions.username,
+  referenced_tweets.id, referenced_tweets.id.author_id``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from scrapy import Request
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+VERSION_PATH = "2"
+
+#: Twitter's documented per-15-minute limits with OAuth 1.0a user context (TWITTER_API.md §2.1);
+#: used to plan, the ``x-rate-limit-*`` headers decide.
+QUOTAS = {
+    "users/by/username": 900,
+    "users/followers": 15,
+    "users/following": 15,
+    "users/tweets": 900,
+}
+#: The same with an app-only bearer token. followers/following: 15 per window in the recorded
+#: headers (2021, 2022); the current docs table says 300 for both contexts.
+APP_QUOTAS = {
+    "users/by/username": 300,
+    "users/followers": 15,
+    "users/following": 15,
+    "users/tweets": 1500,
+}
+CONTACTS_PAGE = 1000
+TIMELINE_PAGE = 100
+TIMELINE_MIN = 5
+TIMELINE_CAP = 3200
+#: There is no users/lookup step in v2 (contacts come as full user objects); kept for callers
+#: written against v1.1's names.
+LOOKUP_BATCH = 100
+
+USER_FIELDS = ",".join((
+    "created_at", "description", "entities", "id", "location", "name", "profile_image_url",
+    "protected", "public_metrics", "url", "username", "verified",
+))  # fmt: skip
+TWEET_FIELDS = ",".join((
+    "attachments", "author_id", "conversation_id", "created_at", "entities",
+    "in_reply_to_user_id", "lang", "public_metrics", "referenced_tweets", "source",
+))  # fmt: skip
+MEDIA_FIELDS = ",".join((
+    "duration_ms", "height", "media_key", "preview_image_url", "type", "url", "variants", "width",
+))  # fmt: skip
+EXPANSIONS = ",".join((
+    "attachments.media_keys", "author_id", "entities.mentions.username", "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
+))  # fmt: skip
+
+# follower/following is the edge name; followers/following the endpoint.
+FAMILY = {"follower": "followers", "following": "following"}
+#: v1.1 cursor values that mean "no position" in a walk that still carries v1.1's ``cursor``.
+_NO_CURSOR = (None, "", "-1", "0")
+
+
+def _token(walk: dict[str, Any]) -> str | None:
+    token = walk.get("pagination_token")
+    if token in _NO_CURSOR:
+        token = walk.get("cursor")
+    return None if token in _NO_CURSOR else str(token)
+
+
+class ApiV2:
+    """Builds v2 requests against ``base_url`` (``TWITTER_API_URL``)."""
+
+    version = "2"
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/") + "/" + VERSION_PATH
+
+    def _request(
+        self,
+        endpoint: str,
+        path: str,
+        params: dict[str, Any],
+        callback: Callable[..., Any],
+        cb_kwargs: dict[str, Any] | None = None,
+        *,
+        priority: int = 0,
+        errback: Callable[..., Any] | None = None,
+    ) -> Request:
+        meta = {"twitter_endpoint": endpoint, "download_slot": endpoint}
+        return Request(
+            f"{self.base}/{path}?{urlencode(params)}",
+            callback=callback,
+            cb_kwargs=cb_kwargs or {},
+            meta=meta,
+            priority=priority,
+            errback=errback,
+        )
+
+    def user(
+        self, handle: str, callback: Callable[..., Any], errback: Callable[..., Any] | None = None
+    ) -> Request:
+        """``GET /2/users/by/username/:username`` with every Account field.
+
+        An unknown or suspended handle is a **200** with ``errors`` and no ``data``:
+        :func:`~twitter_crawler.api.v2.parse.parse_user_response` raises it as a
+        ``ProblemError`` (codes 50 / 63)."""
+        path = "users/by/username/" + quote(handle, safe="")
+        return self._request("users/by/username", path, {"user.fields": USER_FIELDS}, callback,
+                             priority=100, errback=errback)
+
+    def contacts(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+        """A page of followers or followings (``walk["kind"]``: ``follower`` or ``following``).
+
+        ``walk["limit"]``/``walk["fetched"]``, when set, make the last page no larger than needed.
+        """
+        family = FAMILY[walk["kind"]]
+        count = CONTACTS_PAGE
+        if walk.get("limit") is not None:
+            count = max(1, min(CONTACTS_PAGE, walk["limit"] - walk.get("fetched", 0)))
+        params: dict[str, Any] = {"max_results": count, "user.fields": USER_FIELDS}
+        token = _token(walk)
+        if token:
+            params["pagination_token"] = token
+        return self._request(f"users/{family}", f"users/{walk['user_id']}/{family}", params,
+                             callback, {"walk": walk}, priority=50)
+
+    def timeline(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+        """One page of a timeline walk, newest first.
+
+        ``max_results`` is the number still wanted, between 5 and 100: below 5, the parser keeps
+        only the wanted ones (``limit`` of :func:`~twitter_crawler.api.v2.parse.parse_timeline`).
+        """
+        wanted = walk["wanted"] - walk.get("fetched", 0)
+        count = max(TIMELINE_MIN, min(TIMELINE_PAGE, wanted))
+        params: dict[str, Any] = {
+            "max_results": count,
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": EXPANSIONS,
+            "media.fields": MEDIA_FIELDS,
+            "user.fields": USER_FIELDS,
+        }
+        if walk.get("since_id"):
+            params["since_id"] = walk["since_id"]
+        token = _token(walk)
+        if token:
+            params["pagination_token"] = token
+        elif walk.get("max_id"):
+            params["until_id"] = str(int(walk["max_id"]) + 1)  # v1.1 max_id is inclusive
+        return self._request(
+            "users/tweets", f"users/{walk['user_id']}/tweets", params, callback, {"walk": walk},
+            priority=30 if walk.get("own") else 10,
+        )
+
+
+def keep_count(walk: dict[str, Any]) -> int:
+    """How many tweets of the page a timeline walk keeps (the ``limit`` to parse with)."""
+    return max(0, walk["wanted"] - walk.get("fetched", 0))
+
+
+def choose_strategy(followers: int, followings: int, limit: int | None) -> dict[str, str]:
+    """v2 has a single way to read contacts (full users, 1,000 a page): always ``list``.
+
+    The same signature as v1.1's ``choose_strategy``, so the spider can call either."""
+    return {"follower": "list", "following": "list"}
