@@ -4,7 +4,9 @@ Settings read (all in :mod:`twitter_crawler.settings.defaults`):
 
 * ``TWITTER_API_URL``: only requests to this scheme, host and port are signed;
 * ``TWITTER_CONSUMER_KEY``, ``TWITTER_CONSUMER_SECRET``, ``TWITTER_ACCESS_TOKEN``,
-  ``TWITTER_ACCESS_SECRET``: the user-context credentials.
+  ``TWITTER_ACCESS_SECRET``: the user-context credentials;
+* ``TWITTER_API_VERSION``, ``TWITTER_BEARER_TOKEN``: with API v2 and no user-context
+  credentials, requests carry the app-only bearer token instead of a signature.
 
 Signing happens at download time, after the rate-limit middleware has released the request, so a
 request parked for 15 minutes still goes out with a fresh timestamp and nonce, and every retry is
@@ -63,15 +65,29 @@ def missing_credentials(values: dict[str, str]) -> list[str]:
 
 
 class OAuth1Middleware:
-    def __init__(self, crawler: Crawler, api_url: str, credentials: dict[str, str]) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        api_url: str,
+        credentials: dict[str, str],
+        *,
+        api_version: str = "1.1",
+        bearer_token: str = "",
+    ) -> None:
         self.crawler = crawler
         self.origin = api_origin(api_url)
         self.missing = missing_credentials(credentials)
         self.demo = False
+        # API v2 also takes an app-only bearer token; user context wins when both are set.
+        self._bearer = bearer_token if api_version == "2" and self.missing else ""
+        if self._bearer:
+            self.missing = []
         if self.missing and is_local_api(api_url):
             credentials = dict(LOCAL_DEMO_CREDENTIALS)
             self.missing = []
             self.demo = True
+        if self.missing and api_version == "2":
+            self.missing.append("(or TWITTER_BEARER_TOKEN alone)")
         # oauthlib's Client holds the secrets; nothing else in the crawl keeps a copy.
         self._client = Client(
             credentials.get("TWITTER_CONSUMER_KEY", ""),
@@ -84,7 +100,13 @@ class OAuth1Middleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         credentials = {name: settings.get(name) or "" for name in CREDENTIAL_SETTINGS}
-        mw = cls(crawler, settings.get("TWITTER_API_URL"), credentials)
+        mw = cls(
+            crawler,
+            settings.get("TWITTER_API_URL"),
+            credentials,
+            api_version=str(settings.get("TWITTER_API_VERSION")),
+            bearer_token=settings.get("TWITTER_BEARER_TOKEN") or "",
+        )
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
@@ -106,6 +128,10 @@ class OAuth1Middleware:
 
     def process_request(self, request: Request) -> None:
         if request.meta.get("twitter_dont_sign") or not self._is_api(request):
+            return
+        if self._bearer:
+            request.headers["Authorization"] = f"Bearer {self._bearer}"
+            self.crawler.stats.inc_value("twitter/oauth/bearer")
             return
         headers = {}
         body: str | None = None

@@ -60,6 +60,11 @@ DOWNLOAD_SLOTS = {
     "friends/list": {"concurrency": 2, "delay": 0, "jitter": 0},
     "followers/ids": {"concurrency": 2, "delay": 0, "jitter": 0},
     "friends/ids": {"concurrency": 2, "delay": 0, "jitter": 0},
+    # API v2
+    "users/tweets": {"concurrency": 16, "delay": 0, "jitter": 0},
+    "users/by/username": {"concurrency": 2, "delay": 0, "jitter": 0},
+    "users/followers": {"concurrency": 2, "delay": 0, "jitter": 0},
+    "users/following": {"concurrency": 2, "delay": 0, "jitter": 0},
 }
 
 DOWNLOADER_MIDDLEWARES = {

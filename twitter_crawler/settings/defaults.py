@@ -14,6 +14,7 @@ TWITTER_API_VERSION = "1.1"
 # Credentials (OAuth 1.0a user context). Secrets: never logged, never stored.
 TWITTER_ACCESS_SECRET = ""
 TWITTER_ACCESS_TOKEN = ""
+TWITTER_BEARER_TOKEN = ""
 TWITTER_CONSUMER_KEY = ""
 TWITTER_CONSUMER_SECRET = ""
 
@@ -60,4 +61,5 @@ LOCAL_DEMO_CREDENTIALS = {
     "TWITTER_CONSUMER_SECRET": "emulator-consumer-secret",
     "TWITTER_ACCESS_TOKEN": "1-emulator-access-token",
     "TWITTER_ACCESS_SECRET": "emulator-access-secret",
+    "TWITTER_BEARER_TOKEN": "emulator-bearer-token",
 }

@@ -33,6 +33,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider
 
 from twitter_crawler.api.v1 import parse as v1
+from twitter_crawler.api.v2 import parse as v2
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CREDENTIAL_CODES = {32, 89, 135, 215}
+# The same roles in API v1.1 and v2 (v2 errors carry the v1.1 codes of the same meaning).
+PROFILE = {"users/show", "users/by/username"}
+TIMELINE = {"statuses/user_timeline", "users/tweets"}
 CREDENTIAL_SETTINGS = "TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET"
 
 
@@ -67,8 +71,10 @@ class TwitterErrorMiddleware:
         if 200 <= response.status < 300:
             self.credentials_work = True
             return
+        api = getattr(self.crawler.spider, "api", None)
+        check_error = v2.check_error if getattr(api, "version", "1.1") == "2" else v1.check_error
         try:
-            v1.check_error(response.status, response.body)
+            check_error(response.status, response.body)
         except TwitterAPIError as error:
             raise error from None
         raise TwitterAPIError(response.status)
@@ -109,7 +115,7 @@ class TwitterErrorMiddleware:
                 "Twitter refused %(endpoint)s (HTTP %(status)s, code 453): the access level of "
                 "these credentials' app has no v1.1 reads; v1.1 reads need an elevated access "
                 "level. Ask for elevated access for the app in the developer portal, or use "
-                "API v2, the alternative for lower access levels (this importer reads v1.1 only).",
+                "API v2, the alternative for lower access levels: -s TWITTER_API_VERSION=2.",
                 details,
             )
         if codes == {32} and error.status == 401 and self.credentials_work:
@@ -127,7 +133,7 @@ class TwitterErrorMiddleware:
                     "credentials worked: retrying it with a fresh signature (a repeated nonce?)",
                     details)
                 return [retry]
-        if codes & CREDENTIAL_CODES or (error.status == 401 and endpoint == "users/show"):
+        if codes & CREDENTIAL_CODES or (error.status == 401 and endpoint in PROFILE):
             if codes == {135}:
                 self._fatal(
                     "twitter_bad_credentials",
@@ -142,7 +148,7 @@ class TwitterErrorMiddleware:
                 "%(message)s). Check " + CREDENTIAL_SETTINGS + ".",
                 details,
             )
-        if endpoint == "users/show":
+        if endpoint in PROFILE:
             spider = self.crawler.spider
             details["handle"] = getattr(spider, "handle", "?")
             if error.status == 404 or 50 in codes:
@@ -163,22 +169,23 @@ class TwitterErrorMiddleware:
             )
             if retry is not None:
                 return [retry]
-        if endpoint == "statuses/user_timeline" and error.status == 401:
+        if (endpoint in TIMELINE and error.status == 401) or 179 in codes:
             self._stat("protected")
-            logger.info("Timeline of user %(user)s is protected: skipped (its profile and edges "
-                        "are imported)", {"user": _user(request)})
+            what = "Timeline" if endpoint in TIMELINE else "Contacts list"
+            logger.info("%(what)s of user %(user)s is protected: skipped (its profile and edges "
+                        "are imported)", {"what": what, "user": _user(request)})
             return []
         if endpoint == "users/lookup" and error.status == 404:
             self._stat("lookup_empty")
             logger.info("users/lookup found none of %(n)d accounts (suspended or gone)",
                         {"n": len(request.cb_kwargs.get("ids", []))})
             return []
-        if error.status in (403, 404) and endpoint == "statuses/user_timeline":
+        if endpoint in TIMELINE and (error.status in (403, 404) or codes & {34, 50, 63}):
             self._stat("unavailable")
             logger.info("Timeline of user %(user)s is unavailable (HTTP %(status)s, codes "
                         "%(codes)s: %(message)s): skipped", {**details, "user": _user(request)})
             return []
-        if endpoint == "users/show":
+        if endpoint in PROFILE:
             details["handle"] = getattr(self.crawler.spider, "handle", "?")
             self._fatal("twitter_unavailable",
                         "Twitter gave no profile for @%(handle)s (HTTP %(status)s, codes "
@@ -198,7 +205,7 @@ class TwitterErrorMiddleware:
         )
         if retry is not None:
             return [retry]
-        if request.meta.get("twitter_endpoint") == "users/show":
+        if request.meta.get("twitter_endpoint") in PROFILE:
             self._fatal("twitter_unavailable",
                         "Twitter's profile answer for @%(handle)s is unreadable even after "
                         "retries (%(error)s): nothing can be imported now. Run the same command "
