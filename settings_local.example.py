@@ -1,19 +1,56 @@
-"""Copy to settings_local.py (git-ignored) and fill in. Environment variables of the same names
-and ``-s NAME=value`` on the command line override what is set here.
+"""Copy to settings_local.py (git-ignored, and kept out of the container image by .dockerignore)
+and fill in. Environment variables of the same names override what is set here, and
+``-s NAME=value`` on the command line overrides both. docs/settings.md describes every setting;
+the defaults live in twitter_crawler/settings/defaults.py.
 
-Every value below except POD_URL is a secret: the crawler never writes it to logs, stats,
-exports, job directories or the store.
+Values marked SECRET never reach logs (at any level), stats, exports, job directories, the store
+or error messages. Prefer environment variables for them on shared machines, and never pass them
+with -s where other users can read command lines (ps).
 """
 
-# Twitter API credentials, OAuth 1.0a user context (developer portal → your app → Keys and tokens).
-TWITTER_CONSUMER_KEY = ""
-TWITTER_CONSUMER_SECRET = ""
-TWITTER_ACCESS_TOKEN = ""
-TWITTER_ACCESS_SECRET = ""
+# -- Twitter API ------------------------------------------------------------------------------
 
-# Where items go: the embedded store (a SQLite file) or a Pod (http(s)://host:port).
+# API base URL: requests go to {TWITTER_API_URL}/1.1/... The bundled emulator is
+# http://127.0.0.1:PORT (python -m twitter_crawler.emulator); against it no credentials are
+# needed (its demo credentials are used when none are set).
+# TWITTER_API_URL = "https://api.twitter.com"
+# TWITTER_API_VERSION = "1.1"
+
+# OAuth 1.0a user-context credentials (developer portal -> your app -> Keys and tokens). Missing
+# credentials against a remote API stop the crawl at start-up (twitter_missing_credentials).
+TWITTER_CONSUMER_KEY = ""  # the app's API key
+TWITTER_CONSUMER_SECRET = ""  # SECRET: the app's API key secret
+TWITTER_ACCESS_TOKEN = ""  # SECRET: the user's access token
+TWITTER_ACCESS_SECRET = ""  # SECRET: the user's access token secret
+
+# API v2 only (TWITTER_API_VERSION = "2"): an app-only bearer token, used when the four values
+# above are not set.
+# TWITTER_BEARER_TOKEN = ""  # SECRET
+
+# -- Store ----------------------------------------------------------------------------------
+
+# Where items go: the embedded store (one SQLite file) or a Memri Pod, http(s)://host:port
+# (needs the pod extra: pip install -e '.[pod]').
 POD_URL = "sqlite:///pod.sqlite3"
 
-# Pod keys, needed when POD_URL is http(s)://
-POD_OWNER_KEY = ""
-POD_DATABASE_KEY = ""
+# A Pod's keys, needed when POD_URL is http(s)://: 64 hexadecimal characters each.
+POD_OWNER_KEY = ""  # SECRET: the owner key (it is part of every request's URL path)
+POD_DATABASE_KEY = ""  # SECRET: the database key (ClientAuth)
+
+# Inside the Pod only: the PluginAuth the Pod gives a plugin it starts, in place of the database
+# key, as JSON {"data": {"nonce": ..., "encryptedPermissions": ...}}. The plugin entry point
+# (python -m twitter_crawler.plugin) sets it from the POD_AUTH_JSON environment variable;
+# docs/plugin.md. Never set it here.
+# POD_AUTH_JSON = ""  # SECRET
+
+# Inside the Pod only: seconds between progress updates of the PluginRun item.
+# POD_PLUGIN_PROGRESS_INTERVAL = 10.0
+
+# Batched writes: items and edges per write, and the longest an item waits in a batch (seconds).
+# POD_BATCH_SIZE = 500
+# POD_BATCH_SECONDS = 1.0
+
+# A refused or failed write is retried this many times, the first retry after this many seconds,
+# doubled each time; then the crawl stops (pod_unavailable) and a rerun imports what is missing.
+# POD_RETRY_TIMES = 5
+# POD_RETRY_BACKOFF = 0.5

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+# oauthlib logs the signature base string, access token included, at DEBUG: a crawl at DEBUG
+# level must not write it anywhere.
+logging.getLogger("oauthlib").setLevel(logging.INFO)
 
 CREDENTIAL_SETTINGS = (
     "TWITTER_CONSUMER_KEY",

@@ -12,7 +12,12 @@ It mirrors what a Pod guarantees and no more:
 
 With ``strict`` schema checking (the default) a property must have been declared, with its
 type, through ``/v5/<owner>/schema`` (or an ``ItemPropertySchema`` item, the 0.4.4 way) before it
-is written or searched, as the Pod requires.
+is written or searched, as the Pod requires. The Pod's own types (:data:`BUILTIN_SCHEMA`:
+``PluginRun``, which the Pod reads to start plugins and plugins update with their status) need
+no declaration.
+
+Owners are whatever string the server hands in: it passes the SHA-256 of the owner key, so
+the file holds no key.
 """
 
 from __future__ import annotations
@@ -30,6 +35,22 @@ PROPERTY_RE = re.compile(r"^[a-zA-Z][_a-zA-Z0-9]{0,30}[a-zA-Z0-9]$")
 #: Item fields that are columns, not properties. They need no schema.
 BASE_FIELDS = ("id", "type", "dateCreated", "dateModified", "dateServerModified", "deleted")
 VALUE_TYPES = {"Text", "Integer", "Real", "Bool", "DateTime"}
+#: Types every Pod knows, with their properties (pymemri 0.1.2's central schema).
+BUILTIN_SCHEMA: dict[str, dict[str, str]] = {
+    "PluginRun": {
+        "authUrl": "Text",
+        "config": "Text",
+        "containerId": "Text",
+        "containerImage": "Text",
+        "error": "Text",
+        "pluginModule": "Text",
+        "pluginName": "Text",
+        "progress": "Real",
+        "status": "Text",
+        "targetItemId": "Text",
+        "webserverPort": "Integer",
+    },
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS owners (
@@ -206,6 +227,9 @@ class Storage:
         """The declared type of a property, or None when it may be anything."""
         if item_type == "ItemPropertySchema" and name in ("itemType", "propertyName", "valueType"):
             return "Text"
+        builtin = BUILTIN_SCHEMA.get(item_type, {}).get(name)
+        if builtin is not None:
+            return builtin
         schema = self._schemas.get(owner, {})
         declared = schema.get(item_type, {}).get(name) or schema.get("*", {}).get(name)
         if declared is None and self.strict_schema:

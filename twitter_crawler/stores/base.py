@@ -81,8 +81,15 @@ class Store(ABC):
         """Where the data goes, for people: a path or a URL without any key."""
 
 
-def open_store(url: str, *, owner_key: str = "", database_key: str = "") -> Store:
-    """Builds the store named by ``POD_URL`` (not opened yet)."""
+def open_store(
+    url: str,
+    *,
+    owner_key: str = "",
+    database_key: str = "",
+    auth_json: dict[str, Any] | None = None,
+) -> Store:
+    """Builds the store named by ``POD_URL`` (not opened yet). ``auth_json`` is the Pod's
+    PluginAuth (``POD_AUTH_JSON``, inside the Pod), used in place of the database key."""
     if url.startswith("sqlite:///"):
         from twitter_crawler.stores.sqlite import SQLiteStore
 
@@ -100,7 +107,9 @@ def open_store(url: str, *, owner_key: str = "", database_key: str = "") -> Stor
                 f"POD_URL={url!r} is a real Pod, which needs pymemri: "
                 "install the extra with  pip install -e '.[pod]'"
             ) from exc
-        return PodStore(url, owner_key=owner_key, database_key=database_key)
+        return PodStore(
+            url, owner_key=owner_key, database_key=database_key, auth_json=auth_json
+        )
     raise StoreConfigError(
         f"POD_URL={url!r} is not a store address: use sqlite:///path/to/pod.sqlite3 "
         "for the embedded store or http(s)://host:port for a Pod"

@@ -277,6 +277,15 @@ def _fast_pod_props(fields: dict[str, Any], props: dict[str, Any]) -> dict[str, 
     return out
 
 
+def _auth_secrets(auth_json: Any) -> list[str]:
+    """The strings of a PluginAuth that must never be shown: its values, and its JSON."""
+    if not isinstance(auth_json, dict):
+        return []
+    data = auth_json.get("data")
+    values = [v for v in (data.values() if isinstance(data, dict) else ()) if isinstance(v, str)]
+    return [json.dumps(auth_json), *(v for v in values if len(v) >= 8)]
+
+
 def _safe_url(url: str) -> str:
     """The URL without credentials, query or fragment: what may be shown to people."""
     parts = urlsplit(url)
@@ -294,15 +303,18 @@ class PodStore(Store):
         database_key: str = "",
         *,
         timeout: tuple[float, float] = (10.0, 120.0),
+        auth_json: dict[str, Any] | None = None,
     ) -> None:
         self.url = _safe_url(url)
         self._raw_url = url.rstrip("/")
         self._owner_key = owner_key
         self._database_key = database_key
+        # Inside the Pod: PluginAuth (``POD_AUTH_JSON``) in place of the database key.
+        self._auth_json = auth_json
         self._timeout = timeout
         self._client: Any = None
         self._lock = threading.RLock()
-        self._key_filter = _KeyFilter(owner_key, database_key)
+        self._key_filter = _KeyFilter(owner_key, database_key, *_auth_secrets(auth_json))
         # source id -> {(edge name, target id): [ids of the edges' own items]}
         self._edges: OrderedDict[str, dict[tuple[str, str], list[str]]] = OrderedDict()
 
@@ -315,7 +327,7 @@ class PodStore(Store):
     # -- errors --------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        for secret in (self._owner_key, self._database_key):
+        for secret in (self._owner_key, self._database_key, *_auth_secrets(self._auth_json)):
             if secret:
                 text = text.replace(secret, "***")
         return text
@@ -363,12 +375,20 @@ class PodStore(Store):
             ("POD_OWNER_KEY", self._owner_key),
             ("POD_DATABASE_KEY", self._database_key),
         ):
+            if setting == "POD_DATABASE_KEY" and self._auth_json is not None:
+                continue  # PluginAuth: the Pod holds the database key, the plugin never does
             if not value:
                 raise StoreConfigError(f"POD_URL is a Pod ({self.url}) but {setting} is not set")
             if not _KEY_RE.match(value):
                 raise StoreConfigError(
                     f"{setting} is not a Pod key: it must be 64 hexadecimal characters"
                 )
+        if self._auth_json is not None and not (
+            isinstance(self._auth_json, dict) and isinstance(self._auth_json.get("data"), dict)
+        ):
+            raise StoreConfigError(
+                'POD_AUTH_JSON must be {"data": {"nonce": ..., "encryptedPermissions": ...}}'
+            )
 
     def open(self) -> None:
         with self._lock:
@@ -392,6 +412,7 @@ class PodStore(Store):
                     owner_key=self._owner_key,
                     database_key=self._database_key,
                     create_account=False,
+                    auth_json=self._auth_json,
                 )
             except (PodAPIError, requests.RequestException, ValueError) as exc:
                 session.close()
@@ -404,7 +425,8 @@ class PodStore(Store):
             client.api.session = session
             try:
                 # The account call's answer is not checked by pymemri (older Pods lack the route).
-                self._call("creating the account", client.api.create_account)
+                if self._auth_json is None:  # a plugin's owner exists: its Pod started it
+                    self._call("creating the account", client.api.create_account)
                 for name, cls in ALL_TYPES.items():
                     client.registered_classes[name] = cls
                 self._client = client
