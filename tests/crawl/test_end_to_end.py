@@ -12,18 +12,23 @@ from tests.support.crawl import key_of, merged, read_jsonl, run_crawl
 from tests.support.servers import ServerProcess
 
 
-@pytest.mark.parametrize("strategy", ["list", "ids", "auto"])
-def test_export_equals_ground_truth(emulator: ServerProcess, tmp_path: Path, strategy: str) -> None:
+@pytest.mark.parametrize(
+    ("api", "strategy"), [("1.1", "list"), ("1.1", "ids"), ("1.1", "auto"), ("2", "auto")]
+)
+def test_export_equals_ground_truth(
+    emulator: ServerProcess, tmp_path: Path, api: str, strategy: str
+) -> None:
     out = tmp_path / "items.jsonl"
     result = run_crawl(
         emulator.url, "alice", "-O", str(out),
         settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}",
-                  "TWITTER_CONTACTS_STRATEGY": strategy},
+                  "TWITTER_CONTACTS_STRATEGY": strategy, "TWITTER_API_VERSION": api},
         env={},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     exported = read_jsonl(out)
-    truth = emulator.get_json("/_emulator/truth?handle=alice&following_tweets=5")["items"]
+    truth = emulator.get_json(
+        f"/_emulator/truth?handle=alice&following_tweets=5&api={api}")["items"]
 
     assert all("type" in item for item in exported)
     got, want = merged(exported), merged(truth)
@@ -35,3 +40,18 @@ def test_export_equals_ground_truth(emulator: ServerProcess, tmp_path: Path, str
     repeats = [k for k, n in Counter(key_of(i) for i in exported).items() if n > 1]
     assert all(k[0] == "Account" for k in repeats), repeats[:5]
     assert "Import finished" in result.stderr
+
+
+def test_api_v2_with_an_app_only_bearer_token(emulator: ServerProcess, tmp_path: Path) -> None:
+    before = emulator.get_json("/_emulator/log")["last_seq"]
+    out = tmp_path / "items.jsonl"
+    result = run_crawl(
+        emulator.url, "alice", "-O", str(out),
+        settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}", "TWITTER_API_VERSION": "2",
+                  "TWITTER_BEARER_TOKEN": "emulator-bearer-token"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    requests = emulator.get_json(f"/_emulator/log?since={before}")["requests"]
+    assert requests and {r["auth"] for r in requests} == {"bearer"}
+    truth = emulator.get_json("/_emulator/truth?handle=alice&api=2")["items"]
+    assert merged(read_jsonl(out)) == merged(truth)

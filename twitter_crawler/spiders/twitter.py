@@ -23,6 +23,8 @@ from scrapy.exceptions import CloseSpider
 
 from twitter_crawler.api.v1 import parse as v1
 from twitter_crawler.api.v1.requests import LOOKUP_BATCH, TIMELINE_CAP, ApiV1, choose_strategy
+from twitter_crawler.api.v2 import parse as v2
+from twitter_crawler.api.v2.requests import ApiV2, keep_count
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import ContactsPage, Edge, TimelineWatermark, ref
 from twitter_crawler.spiders.arguments import parse_arguments
@@ -63,9 +65,9 @@ class TwitterSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         version = str(settings.get("TWITTER_API_VERSION"))
-        if version != "1.1":
-            raise ValueError(f"TWITTER_API_VERSION={version!r} is not supported; use 1.1")
-        spider.api = ApiV1(settings.get("TWITTER_API_URL"))
+        if version not in ("1.1", "2"):
+            raise ValueError(f"TWITTER_API_VERSION={version!r} is not supported; use 1.1 or 2")
+        spider.api = (ApiV2 if version == "2" else ApiV1)(settings.get("TWITTER_API_URL"))
         strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -93,8 +95,16 @@ class TwitterSpider(Spider):
 
     # -- the account ---------------------------------------------------------------------------
 
+    @property
+    def v2(self) -> bool:
+        return self.api.version == "2"
+
     def parse_user(self, response: Response) -> Iterator[Any]:
-        account = v1.parse_user(v1.load_json(response.body), me_id=None)
+        if self.v2:
+            # A 200 without data is v2's "not found" or "suspended": raised for the error mw.
+            account = v2.parse_user_response(v2.load_json(response.body), me_id=None)
+        else:
+            account = v1.parse_user(v1.load_json(response.body), me_id=None)
         account.isMe = True
         me = account.externalId
         # Always imported: contacts and tweets need it as the endpoint of their edges.
@@ -102,7 +112,10 @@ class TwitterSpider(Spider):
         strategies = choose_strategy(
             account.followersCount or 0, account.followingCount or 0, self.limit
         )
-        if self.contacts_strategy != "auto":
+        if self.v2:
+            # v2 lists full users, 1,000 a page: nothing to choose.
+            strategies = dict.fromkeys(strategies, "list")
+        elif self.contacts_strategy != "auto":
             strategies = dict.fromkeys(strategies, self.contacts_strategy)
         self.crawler.stats.set_value("twitter/spider/strategy/follower", strategies["follower"])
         self.crawler.stats.set_value("twitter/spider/strategy/following", strategies["following"])
@@ -121,7 +134,7 @@ class TwitterSpider(Spider):
                 "me": me,
                 "kind": kind,
                 "user_id": me,
-                "strategy": strategies[kind] if part in self.parts else "ids",
+                "strategy": strategies[kind] if part in self.parts or self.v2 else "ids",
                 "cursor": "-1",
                 "walk_id": uuid.uuid4().hex,
                 "fetched": 0,
@@ -154,13 +167,22 @@ class TwitterSpider(Spider):
     def parse_contacts(self, response: Response, walk: dict[str, Any]) -> Iterator[Any]:
         payload = v1.load_json(response.body)
         if walk["strategy"] == "list":
-            page = v1.parse_users_page(payload, me_id=walk["me"])
+            if self.v2:
+                page = v2.parse_users_page(payload, me_id=walk["me"])
+                if page.error is not None:
+                    raise page.error  # a protected list, in a 200: TwitterErrorMiddleware decides
+            else:
+                page = v1.parse_users_page(payload, me_id=walk["me"])
             users = page.users
             if walk["limit"] is not None:
                 users = users[: max(0, walk["limit"] - walk["fetched"])]
             walk["fetched"] += len(users)
-            yield from self._accounts(walk, users)
-            yield self._contacts_page(walk, [u.externalId for u in users], page.next_cursor)
+            if walk["import"]:
+                yield from self._accounts(walk, users)
+                yield self._contacts_page(walk, [u.externalId for u in users], page.next_cursor)
+            elif walk["timelines"]:
+                for user in users:
+                    yield self.timeline_request(walk["me"], user.externalId, self.following_tweets)
             yield from self._next_page(walk, page.next_cursor)
             return
         ids_page = v1.parse_ids_page(payload)
@@ -196,7 +218,13 @@ class TwitterSpider(Spider):
         return self.api.timeline(walk, self.parse_timeline)
 
     def parse_timeline(self, response: Response, walk: dict[str, Any]) -> Iterator[Any]:
-        page = v1.parse_timeline(v1.load_json(response.body), me_id=walk["me"])
+        if self.v2:
+            page = v2.parse_timeline(v2.load_json(response.body), me_id=walk["me"],
+                                     limit=keep_count(walk))
+            if page.error is not None:
+                raise page.error  # a protected timeline, in a 200: TwitterErrorMiddleware decides
+        else:
+            page = v1.parse_timeline(v1.load_json(response.body), me_id=walk["me"])
         for reason in page.skipped:
             self.crawler.stats.inc_value("twitter/spider/skipped_objects")
             logger.warning("Skipped an object in %(url)s: %(reason)s",
@@ -210,9 +238,15 @@ class TwitterSpider(Spider):
             if walk["newest"] is None or newest > int(walk["newest"]):
                 walk["newest"] = str(newest)
             if walk["fetched"] < walk["wanted"]:
-                walk["max_id"] = str(min(ids) - 1)
-                yield self.api.timeline(walk, self.parse_timeline)
-                return
+                if not self.v2:
+                    walk["max_id"] = str(min(ids) - 1)
+                    yield self.api.timeline(walk, self.parse_timeline)
+                    return
+                if page.next_token:
+                    # v2 says when there is no more: no empty page to ask for at the end.
+                    walk["pagination_token"] = page.next_token
+                    yield self.api.timeline(walk, self.parse_timeline)
+                    return
         self.crawler.stats.inc_value("twitter/spider/timelines_complete")
         if walk["since_id"] and walk["fetched"] >= TIMELINE_CAP:
             logger.warning(
