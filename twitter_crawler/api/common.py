@@ -1,14 +1,68 @@
-"""Helpers shared by the API modules of every version: dates and tweet sources.
+"""Helpers shared by the API modules of every version: bodies, defensive field access, dates
+and tweet sources.
 
-Pure functions, no Scrapy. They never raise on odd input: what cannot be converted is ``None``.
+Pure functions, no Scrapy. They never raise on odd input (but :func:`load_json` on a body that
+is not JSON): what cannot be converted is ``None``.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
 
-__all__ = ["to_iso_utc", "source_name", "unescape"]
+from twitter_crawler.exceptions import MalformedPayload
+
+__all__ = [
+    "as_bool", "as_dict", "as_id", "as_int", "as_list", "as_str", "load_json",
+    "source_name", "to_iso_utc", "unescape",
+]
+
+
+def load_json(body: bytes | str) -> Any:
+    """The decoded body; :class:`MalformedPayload` if it is not JSON (truncated, HTML, empty)."""
+    try:
+        return json.loads(body)
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        size = len(body) if isinstance(body, (bytes, str)) else 0
+        raise MalformedPayload(f"body is not JSON ({size} bytes): {exc}") from None
+
+
+# Defensive field access. No copies: these return the payload's own objects, or an empty
+# stand-in of the expected kind, so one odd field never costs the rest of an object.
+
+_EMPTY: Any = MappingProxyType({})
+
+
+def as_dict(value: Any) -> Any:
+    return value if type(value) is dict else _EMPTY
+
+
+def as_list(value: Any) -> Any:
+    return value if type(value) is list else ()
+
+
+def as_str(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def as_id(value: Any) -> str | None:
+    """An id string (``id_str`` in v1.1; every id in v2)."""
+    return value if type(value) is str and value else None
+
+
+def as_int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def as_bool(value: Any) -> bool | None:
+    return value if type(value) is bool else None
 
 _MONTHS = {
     "Jan": "01", "Feb": "02", "Mar": "03", "Apr": "04", "May": "05", "Jun": "06",

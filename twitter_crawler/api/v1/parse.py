@@ -21,10 +21,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-from twitter_crawler.api.common import source_name, to_iso_utc, unescape
+from twitter_crawler.api.common import (
+    as_bool as _bool,
+    as_dict as _d,
+    as_id as _id,
+    as_int as _int,
+    as_list as _l,
+    as_str as _s,
+    load_json,
+    source_name,
+    to_iso_utc,
+    unescape,
+)
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
 
@@ -118,37 +128,7 @@ class RateLimit:
 
 
 # --------------------------------------------------------------------------------------------
-# Defensive field access (no copies: these return the payload's own objects)
-
-_EMPTY: Any = MappingProxyType({})
-
-
-def _d(value: Any) -> Any:
-    return value if type(value) is dict else _EMPTY
-
-
-def _l(value: Any) -> Any:
-    return value if type(value) is list else ()
-
-
-def _s(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _id(value: Any) -> str | None:
-    return value if type(value) is str and value else None
-
-
-def _int(value: Any) -> int | None:
-    if type(value) is int:
-        return value
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if type(value) is bool else None
+# Odd objects (field access helpers are in twitter_crawler.api.common)
 
 
 def _describe(obj: Any) -> str:
@@ -164,15 +144,6 @@ def _describe(obj: Any) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Bodies and errors
-
-
-def load_json(body: bytes | str) -> Any:
-    """The decoded body; :class:`MalformedPayload` if it is not JSON (truncated, HTML, empty)."""
-    try:
-        return json.loads(body)
-    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        size = len(body) if isinstance(body, (bytes, str)) else 0
-        raise MalformedPayload(f"body is not JSON ({size} bytes): {exc}") from None
 
 
 def _error_from_body(status: int, body: bytes | str) -> TwitterAPIError:

@@ -72,10 +72,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-from twitter_crawler.api.common import source_name, to_iso_utc, unescape
+from twitter_crawler.api.common import (
+    as_bool as _bool,
+    as_dict as _d,
+    as_id as _id,
+    as_int as _int,
+    as_list as _l,
+    as_str as _s,
+    load_json,
+    source_name,
+    to_iso_utc,
+    unescape,
+)
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
 
@@ -291,15 +301,6 @@ def _text_excerpt(body: bytes | str, limit: int = 200) -> str:
     return " ".join(text[: limit * 4].split())[:limit]
 
 
-def load_json(body: bytes | str) -> Any:
-    """The decoded body; :class:`MalformedPayload` if it is not JSON (truncated, HTML, empty)."""
-    try:
-        return json.loads(body)
-    except (ValueError, TypeError) as exc:
-        size = len(body) if isinstance(body, (bytes, str)) else 0
-        raise MalformedPayload(f"body is not JSON ({size} bytes): {exc}") from None
-
-
 def check_error(status: int, body: bytes) -> None:
     """Raise :class:`ProblemError` for a non-2xx answer (problem JSON, a v1.1-style ``errors``
     body, or a non-JSON body with ``codes=()``) and :class:`MalformedPayload` for a 2xx body that
@@ -315,26 +316,7 @@ def load_response(status: int, body: bytes) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Defensive field access
-
-_EMPTY: Any = MappingProxyType({})
-
-
-def _d(value: Any) -> Any:
-    return value if type(value) is dict else _EMPTY
-
-
-def _l(value: Any) -> Any:
-    return value if type(value) is list else ()
-
-
-def _s(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _id(value: Any) -> str | None:
-    """An id string (v2 ids are strings of digits)."""
-    return value if type(value) is str and value else None
+# Odd objects (field access helpers are in twitter_crawler.api.common)
 
 
 def _str_id(value: Any) -> str | None:
@@ -343,18 +325,6 @@ def _str_id(value: Any) -> str | None:
     if type(value) is int:
         return str(value)
     return None
-
-
-def _int(value: Any) -> int | None:
-    if type(value) is int:
-        return value
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if type(value) is bool else None
 
 
 def _describe(obj: Any) -> str:
