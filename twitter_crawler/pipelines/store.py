@@ -7,10 +7,16 @@ times with exponential backoff from ``POD_RETRY_BACKOFF`` seconds; then nothing 
 and the crawl closes with ``pod_unavailable``: since watermarks travel in the same stream, a
 rerun fetches again whatever was not stored.
 
+Opening the store (with the same retries) also reads its timeline watermarks, which are handed to
+:class:`~twitter_crawler.spidermiddlewares.watermarks.WatermarkMiddleware` with the
+``watermarks_loaded`` signal before the first request. A store that cannot be opened or read
+closes the crawl with ``pod_unavailable`` (``pod_config_error`` when it cannot be used at all).
+
 Returns each public item as a plain dict (no ``None`` values, ``type`` first), which is what
 feed exports write. The internal items are dropped here, after they were queued for the store.
 
-Settings read: ``POD_URL``, ``POD_OWNER_KEY``, ``POD_DATABASE_KEY``, ``POD_BATCH_SIZE``,
+Settings read: ``POD_URL``, ``POD_OWNER_KEY``, ``POD_DATABASE_KEY``, ``POD_AUTH_JSON`` (inside
+the Pod: its PluginAuth, in place of the database key), ``POD_BATCH_SIZE``,
 ``POD_BATCH_SECONDS``, ``POD_RETRY_TIMES``, ``POD_RETRY_BACKOFF``.
 
 Stats: ``twitter/store/created/<type>``, ``twitter/store/updated/<type>``,
@@ -22,6 +28,7 @@ Stats: ``twitter/store/created/<type>``, ``twitter/store/updated/<type>``,
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +36,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.items import ContactsPage, TimelineWatermark, to_dict
+from twitter_crawler.spidermiddlewares.watermarks import watermarks_loaded
 from twitter_crawler.stores.base import Batch, StoreConfigError, StoreError, WriteResult, open_store
 
 if TYPE_CHECKING:
@@ -51,10 +59,13 @@ class StorePipeline:
         batch_seconds: float,
         retry_times: int,
         retry_backoff: float,
+        *,
+        auth_json: str = "",
     ) -> None:
         self.crawler = crawler
         self.url = url
         self._keys = (owner_key, database_key)
+        self._auth_json = auth_json
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.retry_times = retry_times
@@ -65,6 +76,7 @@ class StorePipeline:
         self.failed = False
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.Task[None] | None = None
+        self._tick_flush: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -81,31 +93,67 @@ class StorePipeline:
             s.getfloat("POD_BATCH_SECONDS"),
             s.getint("POD_RETRY_TIMES"),
             s.getfloat("POD_RETRY_BACKOFF"),
+            auth_json=s.get("POD_AUTH_JSON") or "",
         )
 
     async def open_spider(self) -> None:
         self._lock = asyncio.Lock()
         try:
-            store = open_store(self.url, owner_key=self._keys[0], database_key=self._keys[1])
-            await self._with_retries(store.open)
+            store = open_store(
+                self.url,
+                owner_key=self._keys[0],
+                database_key=self._keys[1],
+                auth_json=self._plugin_auth(),
+            )
+        except StoreConfigError as exc:
+            logger.error("Cannot use the store: %(error)s", {"error": exc})
+            self.failed = True
+            raise CloseSpider("pod_config_error") from None
+        try:
+            await self._with_retries("open the store", store.open)
+            watermarks = await self._with_retries("read the timeline watermarks", store.watermarks)
         except StoreConfigError as exc:
             logger.error("Cannot use the store: %(error)s", {"error": exc})
             self.failed = True
             raise CloseSpider("pod_config_error") from None
         except StoreError as exc:
-            logger.error("The store at %(where)s is unreachable: %(error)s",
-                         {"where": store.describe(), "error": exc})
+            logger.error(
+                "%(where)s is unreachable or refused to open after %(times)d retries (%(error)s): "
+                "nothing was imported. Rerun the same command once the store is back.",
+                {"where": store.describe(), "times": self.retry_times, "error": exc},
+            )
             self.failed = True
+            await run_in_thread(store.close)
             raise CloseSpider("pod_unavailable") from None
         self.store = store
         self.crawler.stats.set_value("twitter/store/where", store.describe())
+        # Before the first request: the watermark middleware gives timelines their since_id.
+        await self.crawler.signals.send_catch_log_async(
+            signal=watermarks_loaded, watermarks=watermarks
+        )
         self._timer = asyncio.ensure_future(self._tick())
+
+    def _plugin_auth(self) -> dict[str, Any] | None:
+        """``POD_AUTH_JSON``: inside the Pod, the PluginAuth used in place of the database key."""
+        if not self._auth_json:
+            return None
+        try:
+            auth = json.loads(self._auth_json)
+        except ValueError:
+            # Not the value itself: it is a secret.
+            raise StoreConfigError("POD_AUTH_JSON is not valid JSON") from None
+        if not isinstance(auth, dict):
+            raise StoreConfigError("POD_AUTH_JSON must be a JSON object")
+        return auth
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.batch_seconds)
             if len(self.batch) and not self.failed:
-                await self._flush()
+                # Shielded: closing cancels this loop, never a batch on its way to the store
+                # (cancelled while it waits for the lock, the batch it took would be lost).
+                self._tick_flush = asyncio.ensure_future(self._flush())
+                await asyncio.shield(self._tick_flush)
 
     async def process_item(self, item: Any) -> Any:
         if self.failed:
@@ -137,14 +185,17 @@ class StorePipeline:
             if self.failed:
                 return
             try:
-                result = await self._with_retries(self.store.write, batch)
+                result = await self._with_retries(
+                    f"write a batch of {len(batch)}", self.store.write, batch
+                )
             except StoreError as exc:
                 self.failed = True
                 self.crawler.stats.inc_value("twitter/store/failed_batches")
                 logger.error(
-                    "The store at %(where)s refused a batch of %(n)d after %(times)d retries "
-                    "(%(error)s): stopping. Rerun the same command once the store is back; "
-                    "it imports what is missing.",
+                    "%(where)s is unreachable or refused a batch of %(n)d items and edges after "
+                    "%(times)d retries (%(error)s): the crawl stops, nothing after that batch "
+                    "is written. Rerun the same command once the store is back: it imports "
+                    "what is missing.",
                     {"where": self.store.describe(), "n": len(batch), "times": self.retry_times,
                      "error": exc},
                 )
@@ -153,7 +204,7 @@ class StorePipeline:
                 return
         self._count(result)
 
-    async def _with_retries(self, func: Any, *args: Any) -> Any:
+    async def _with_retries(self, doing: str, func: Any, *args: Any) -> Any:
         delay = self.retry_backoff
         for attempt in range(self.retry_times + 1):
             try:
@@ -162,8 +213,11 @@ class StorePipeline:
                 if attempt == self.retry_times:
                     raise
                 self.crawler.stats.inc_value("twitter/store/retries")
-                logger.warning("Store write failed (%(error)s); retrying in %(delay).1fs",
-                               {"error": exc, "delay": delay})
+                logger.warning(
+                    "Could not %(doing)s (%(error)s); retry %(attempt)d of %(times)d in %(delay).1fs",
+                    {"doing": doing, "error": exc, "attempt": attempt + 1,
+                     "times": self.retry_times, "delay": delay},
+                )
                 await asyncio.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
@@ -179,6 +233,8 @@ class StorePipeline:
     async def close_spider(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._tick_flush is not None:
+            await self._tick_flush
         if self.store is None:
             return
         if not self.failed:

@@ -1,26 +1,26 @@
 """Gives each timeline walk the stored ``since_id`` watermark of its account.
 
 As scrapy-deltafetch skips pages seen in earlier crawls, this middleware makes a rerun ask only
-for tweets newer than the last complete walk. The watermarks are read once, when the spider
-opens, from the store named by ``POD_URL`` (in a thread: the reactor never waits on the store).
+for tweets newer than the last complete walk. The watermarks come from the store the crawl
+writes to: the store pipeline reads them when it opens its store (in a thread, with its retries)
+and hands them over with the :data:`watermarks_loaded` signal, before the first request is sent.
+A crawl that stores nothing (no store pipeline) has no watermarks and reads every timeline in
+full, as an export of everything should.
+
 A walk that completes yields a :class:`~twitter_crawler.items.TimelineWatermark` item; it reaches
 the store behind the walk's tweets, in the same ordered stream, so a crash mid-walk never
 advances a watermark past tweets that were not stored.
 
-Settings read: ``POD_URL``, ``POD_OWNER_KEY``, ``POD_DATABASE_KEY``.
+Stats: ``twitter/watermarks/loaded``, ``twitter/watermarks/applied``.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
-from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.items import TimelineWatermark
-from twitter_crawler.stores.base import open_store
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -28,41 +28,24 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from typing_extensions import Self
 
-logger = logging.getLogger(__name__)
-
-
-def _read_watermarks(url: str, owner_key: str, database_key: str) -> dict[str, str]:
-    store = open_store(url, owner_key=owner_key, database_key=database_key)
-    store.open()
-    try:
-        return store.watermarks()
-    finally:
-        store.close()
+#: Sent by the store pipeline once its store is open, with ``watermarks``: every stored
+#: watermark, user id -> since_id.
+watermarks_loaded = object()
 
 
 class WatermarkMiddleware(BaseSpiderMiddleware):
-    def __init__(self, crawler: Crawler, url: str, owner_key: str, database_key: str) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.url = url
-        self._keys = (owner_key, database_key)
         self.watermarks: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        s = crawler.settings
-        mw = cls(crawler, s.get("POD_URL"), s.get("POD_OWNER_KEY") or "",
-                 s.get("POD_DATABASE_KEY") or "")
-        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
+        mw = cls(crawler)
+        crawler.signals.connect(mw.load, signal=watermarks_loaded)
         return mw
 
-    async def spider_opened(self) -> None:
-        # A store that cannot be opened is reported by the store pipeline, which closes the
-        # crawl; here it only means there is nothing to resume from.
-        try:
-            self.watermarks = await run_in_thread(_read_watermarks, self.url, *self._keys)
-        except Exception as exc:  # noqa: BLE001
-            logger.debug("No watermarks read from the store: %(error)s", {"error": exc})
-            self.watermarks = {}
+    def load(self, watermarks: dict[str, str]) -> None:
+        self.watermarks = dict(watermarks)
         self.crawler.stats.set_value("twitter/watermarks/loaded", len(self.watermarks))
 
     def get_processed_request(self, request: Request, response: Response | None) -> Request:
