@@ -47,7 +47,6 @@ logger = logging.getLogger("twitter_crawler.plugin")
 PROG = "twitter plugin"
 USAGE = "usage: python -m twitter_crawler.plugin [-s NAME=VALUE ...]"
 EXTENSION = "twitter_crawler.plugin.extension.PluginRunExtension"
-PIPELINE = "twitter_crawler.plugin.pipeline.PluginStorePipeline"
 #: Close reasons that mean "stopped, run it again" rather than "failed".
 ABORTED = {"shutdown"}
 
@@ -80,8 +79,6 @@ def crawl_settings(env: PodEnvironment, config: RunConfig) -> Settings:
     """The project's settings, with the Pod of the environment and the run's config."""
     from scrapy.utils.project import get_project_settings
 
-    from twitter_crawler.plugin.pipeline import STORE_PIPELINE
-
     settings = get_project_settings()
     settings.setdict(
         {
@@ -93,9 +90,6 @@ def crawl_settings(env: PodEnvironment, config: RunConfig) -> Settings:
         },
         priority="cmdline",
     )
-    pipelines = settings.getdict("ITEM_PIPELINES")
-    pipelines[PIPELINE] = pipelines.pop(STORE_PIPELINE, 300)
-    settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
     extensions = settings.getdict("EXTENSIONS")
     extensions[EXTENSION] = 520
     settings.set("EXTENSIONS", extensions, priority="cmdline")
