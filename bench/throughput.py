@@ -1,0 +1,155 @@
+"""Benchmark 1: throughput with quotas off, into the embedded store and into the Pod test server.
+
+The world: one account following 500 accounts of 200 tweets each, with 3,200 tweets of its own
+(and 100 followers), crawled with ``following_tweets=200``: 103,200 timeline tweets. Each repeat
+crawls it once into a fresh SQLite file and once into a fresh Pod test server, in alternating
+order, against one emulator with quotas off and no added latency.
+
+Tweets per second = timeline tweets imported / seconds from the launch of ``scrapy crawl`` to the
+commit of its last store batch (the stats collector times it). Peak memory = the crawl process's
+own peak RSS (``os.wait4``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import plan as planning
+from bench.harness import Run, crawl, emulator, median, new_pod_keys, podserver, spread
+from bench.report import provenance, table, write_section
+
+FULL = {"followers": 100, "followings": 500, "tweets": 3200, "per_following": 200}
+#: The default (and ``all``'s): a fifth of the followings, so that repeats of both stores fit
+#: the 15 minutes of ``all``; the rate does not depend on the size (see the scale benchmark).
+DEFAULT = {"followers": 100, "followings": 100, "tweets": 3200, "per_following": 200}
+QUICK = {"followers": 50, "followings": 20, "tweets": 400, "per_following": 200}
+TARGETS = {"sqlite": 5000.0, "pod": 2000.0}
+
+
+def world_args(size: dict[str, int], *, quotas: bool = False) -> list[str]:
+    args = ["--handle", "alice", "--followers", str(size["followers"]),
+            "--followings", str(size["followings"]), "--tweets", str(size["tweets"]),
+            "--following-tweets", str(size["per_following"]),
+            "--protected-followings", "0", "--suspended-followings", "0"]
+    if not quotas:
+        args += ["--quotas", "off"]
+    return args
+
+
+@dataclass
+class Measure:
+    store: str
+    run: Run
+    tweets: int  # timeline tweets the world holds for this crawl
+    helper_cpu: float = 0.0  # the Pod test server's CPU seconds (Pod runs)
+
+    @property
+    def rate(self) -> float:
+        return self.tweets / self.run.to_last_commit
+
+    @property
+    def rate_open(self) -> float:
+        """Same, from the spider's opening (after Python and Scrapy have started)."""
+        return self.tweets / (self.run.last_commit - self.run.stat("start_time"))
+
+
+def crawl_once(api: str, workdir: Path, name: str, store: str, per_following: int,
+               tweets: int, wrap: list[str] | None = None, variant: str | None = None) -> Measure:
+    args = {"following_tweets": str(per_following)}
+    settings: dict[str, str] = {}
+    if variant:
+        from bench.experiments import VARIANTS
+
+        settings = dict(VARIANTS[variant][1])
+    spider = settings.pop("SPIDER", "twitter")
+    if store == "sqlite":
+        return Measure(store, crawl(api, workdir, name, args=args, wrap=wrap, settings=settings, spider=spider),
+                       tweets)
+    with podserver(log=workdir / f"{name}.podserver.log") as pod:
+        owner, db = new_pod_keys()
+        run = crawl(api, workdir, name, args=args, pod=(pod.url, owner, db), wrap=wrap, settings=settings,
+                    spider=spider)
+    return Measure(store, run, tweets, pod.usage.cpu if pod.usage else 0.0)
+
+
+def run(workdir: Path, *, quick: bool, full: bool, repeat: int, output: Path | None,
+        argv: list[str], variant: str | None = None) -> dict[str, Any]:
+    size = QUICK if quick else FULL if full else DEFAULT
+    emu_args = world_args(size)
+    results: dict[str, list[Measure]] = {"sqlite": [], "pod": []}
+    with emulator(*emu_args, log=workdir / "throughput.emulator.log") as emu:
+        summary = emu.get_json("/_emulator/world")
+        p = planning.crawl_plan(summary, size["per_following"], {"follower": "list", "following": "list"})
+        for i in range(repeat):
+            order = ("sqlite", "pod") if i % 2 == 0 else ("pod", "sqlite")
+            for store in order:
+                m = crawl_once(emu.url, workdir, f"throughput-{store}-{i}", store, size["per_following"],
+                               p.timeline_tweets, variant=variant)
+                results[store].append(m)
+                print(f"  throughput {store} #{i + 1}: {m.tweets:,} tweets in {m.run.to_last_commit:.1f} s "
+                      f"= {m.rate:,.0f} tweets/s, peak RSS {m.run.usage.max_rss_mb:.0f} MB, "
+                      f"crawl CPU {m.run.usage.cpu:.1f} s", flush=True)
+    emu_usage = emu.usage
+    body = render(results, size, emu_args, p, emu_usage.cpu if emu_usage else 0.0, argv, full, variant)
+    print(body)
+    if output is not None:
+        write_section(("throughput-full" if full else "throughput") + ("-variant" if variant else ""), body, output)
+    return {s: [m.rate for m in ms] for s, ms in results.items()}
+
+
+def render(results: dict[str, list[Measure]], size: dict[str, int], emu_args: list[str],
+           p: planning.Plan, emu_cpu: float, argv: list[str], full: bool = False,
+           variant: str | None = None) -> str:
+    rows = []
+    for store, label in (("sqlite", "embedded SQLite store"), ("pod", "Pod test server (pymemri)")):
+        ms = results[store]
+        if not ms:
+            continue
+        rates = [m.rate for m in ms]
+        tweet_items = [m.run.stored["Tweet"] for m in ms]
+        all_items = [sum(m.run.stored.values()) / m.run.to_last_commit for m in ms]
+        rows.append([
+            label,
+            spread(rates, "{:,.0f}"),
+            f"{TARGETS[store]:,.0f} ({median(rates) / TARGETS[store]:.0%} of it)",
+            spread([m.rate_open for m in ms], "{:,.0f}"),
+            spread([m.run.to_last_commit for m in ms], "{:,.1f}"),
+            spread(all_items, "{:,.0f}"),
+            spread([m.run.usage.max_rss_mb for m in ms], "{:,.0f}"),
+            spread([m.run.usage.cpu / m.run.usage.wall for m in ms], "{:.0%}"),
+            spread([m.helper_cpu for m in ms], "{:,.1f}") if store == "pod" else "–",
+            f"{median(tweet_items):,.0f}",
+        ])
+    n_crawls = sum(len(v) for v in results.values())
+    lines = [
+        "## 1. Throughput, quotas off" + (" (the issue's full world)" if full else "")
+        + (f" — candidate fix “{variant}” (`bench/experiments.py`), not the crawler as it is" if variant else ""),
+        "",
+        provenance(argv),
+        "",
+        f"World: `python -m twitter_crawler.emulator {' '.join(emu_args)}` — @alice follows "
+        f"{size['followings']:,} accounts with {size['per_following']:,} tweets each and has "
+        f"{size['tweets']:,} tweets of her own ({size['followers']:,} followers); crawled with "
+        f"`scrapy crawl twitter -a handle=alice -a following_tweets={size['per_following']}`: "
+        f"**{p.timeline_tweets:,} timeline tweets**, {p.total:,} requests. Each repeat crawls it into a "
+        "fresh SQLite file and into a fresh Pod test server (fresh keys), in alternating order."
+        + ("" if full else " The issue's world has 500 followings (103,200 tweets); `all` uses 100 to fit "
+           "two repeats of both stores in its 15 minutes, and `python -m bench throughput --full` runs "
+           "the 500 (its own section below)."),
+        "",
+        "*tweets/s* = timeline tweets ÷ seconds from launching `scrapy crawl` to the commit of the last "
+        "store batch (timed by `bench.statscollector`); *from spider open* leaves out Python's and "
+        "Scrapy's start-up. *items+edges/s* counts every stored item and edge (accounts, tweets with "
+        "the retweeted and quoted ones, media, links, edges). Peak RSS is the crawl process's own "
+        "(`os.wait4`). *CPU/wall* is the crawl process's CPU seconds (all threads) per second.",
+        "",
+        table(["store", "tweets/s", "target", "tweets/s from spider open", "seconds to last commit",
+               "items+edges/s", "peak RSS MB", "crawl CPU/wall", "Pod server CPU s", "Tweet items stored"],
+              rows),
+        "",
+        f"The emulator used {emu_cpu:,.1f} CPU seconds over all {n_crawls} crawls "
+        f"({emu_cpu / max(1, n_crawls):,.1f} s per crawl).",
+    ]
+    return "\n".join(lines)
