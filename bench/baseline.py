@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 try:
     import tweepy
 except ImportError:  # pragma: no cover - said clearly by the benchmark
-    sys.exit("The baseline needs tweepy: pip install --no-deps tweepy==4.17.0")
+    sys.exit("The baseline needs tweepy: pip install -e '.[bench]'")
 
 from twitter_crawler.api.v1 import parse as v1
 from twitter_crawler.items import Edge, ref, to_dict

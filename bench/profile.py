@@ -4,7 +4,7 @@ Runs the throughput world (100 followings × 200 tweets + 3,200 own tweets, quot
 followings with ``--quick``) under ``py-spy record`` (sampling, 200 Hz, all threads, idle
 samples included) and sums the collapsed stacks per function: *own* samples (the function was on
 top) and *inclusive* samples (anywhere on the stack), per thread. py-spy must be installed
-(``pip install py-spy==0.4.3``); it writes the raw collapsed stacks next to the other files of
+(the ``bench`` extra); it writes the raw collapsed stacks next to the other files of
 the run, for flame graphs (e.g. speedscope).
 """
 
@@ -34,7 +34,7 @@ IDLE = {"EpollSelector.select", "Condition.wait", "_worker", "Event.wait", "Thre
 def py_spy() -> str:
     exe = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if not exe:
-        raise SystemExit("py-spy is not installed: pip install py-spy==0.4.3")
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
     return exe
 
 

@@ -25,10 +25,12 @@ server (`python -m twitter_crawler.podserver`), `scrapy crawl twitter` and, for 
 a tweepy importer that works like the original Memri plugin (`bench/baseline.py`).
 
 ```bash
-. .venv/bin/activate && pip install --no-deps tweepy==4.17.0 && pip install py-spy==0.4.3  # once (bench/README.md)
-python -m bench all            # every benchmark, rewrites the sections below (about 15 minutes)
+bash scripts/setup.sh pod,test,bench && . .venv/bin/activate   # once (see bench/README.md)
+python -m bench all            # the four benchmarks, rewrites sections 1-4 below (10-15 minutes)
 python -m bench all --quick    # a smoke run on tiny worlds (under 2 minutes); --no-write prints only
 python -m bench throughput     # or quota, side, scale: one benchmark, one section
+python -m bench throughput --full; python -m bench scale --full   # the full sizes (about 8 and 13 minutes)
+python -m bench profile; python -m bench variants                 # diagnostics (add --store pod)
 ```
 
 Each section below is rewritten by its command and says how it was made: the exact command, the

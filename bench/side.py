@@ -67,7 +67,7 @@ def run_baseline(workdir: Path, name: str, size: dict[str, int], factor: float) 
 def run(workdir: Path, *, quick: bool, repeat: int, factor: float, output: Path | None,
         argv: list[str]) -> dict[str, Any]:
     if importlib.util.find_spec("tweepy") is None:
-        raise SystemExit("The side-by-side benchmark needs tweepy: pip install --no-deps tweepy==4.17.0")
+        raise SystemExit("The side-by-side benchmark needs tweepy: pip install -e '.[bench]'")
     size = QUICK_REALISTIC if quick else REALISTIC
     pairs: list[tuple[QuotaRun, BaselineRun]] = []
     realtime: list[QuotaRun] = []
@@ -159,8 +159,8 @@ def render(pairs: list[tuple[QuotaRun, BaselineRun]], realtime: list[QuotaRun], 
         "`user_timeline` per following, one request at a time, each answer parsed with "
         "`twitter_crawler.api.v1.parse` and written to `SQLiteStore` before the next request).",
         "",
-        f"**twitter_crawler is {median(speed):,.1f}× faster** ({spread(speed, '{:,.1f}')}; wall-time ratio "
-        f"baseline ÷ twitter_crawler, target ≥ {TARGET:g}×). Requests made, baseline ÷ twitter_crawler: "
+        f"**twitter_crawler is {median(speed):,.1f}× faster** ({min(speed):,.1f}–{max(speed):,.1f}, n={len(speed)}; "
+        f"wall-time ratio baseline ÷ twitter_crawler, target ≥ {TARGET:g}×). Requests made, baseline ÷ twitter_crawler: "
         f"{spread(req_ratio, '{:,.2f}')}"
         + (" (twitter_crawler makes more: it reads the followers with `followers/ids` and `users/lookup`, "
            "which never wait for a window, instead of `followers/list`, which does)." if median(req_ratio) < 1 else "."),
