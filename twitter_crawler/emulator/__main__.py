@@ -217,10 +217,7 @@ async def serve(emulator: Emulator, host: str, port: int, access_log: bool) -> N
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

@@ -252,7 +252,7 @@ class Emulator:
             key = claimed
             entry.update(auth="oauth1", token=claimed)
         else:
-            logger.info("%s %s: 401 (no Authorization)", request.method, path)
+            logger.info("%s %s: 401 (unsigned request)", request.method, path)
             return self._respond(entry, 401, UNAUTHORIZED, self.quotas.peek(key, endpoint), PROBLEM_TYPE)
         if matched is None or request.method != "GET" or self.v2 is None:
             return self._respond(entry, 404, NOT_FOUND, self.quotas.peek(key, endpoint, app), PROBLEM_TYPE)

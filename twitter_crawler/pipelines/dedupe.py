@@ -5,6 +5,9 @@ timelines, an author on every tweet of a page). An item whose key was seen with 
 properties is dropped; one that brings new or changed properties passes as an update. An
 Account seen in full is never followed by its minimal mention form.
 
+Passes public items on as the plain dicts of :func:`~twitter_crawler.items.to_dict` (made once,
+for its comparison, and reused by the store pipeline).
+
 Stats: ``twitter/dedupe/dropped``.
 """
 
@@ -43,18 +46,20 @@ class DedupePipeline:
             if key in self.seen:
                 return self._drop()
             self.seen[key] = 0
-            return item
+            return to_dict(item)
         if item.type == "Account":
             full = getattr(item, FULL_ACCOUNT_FIELD) is not None
             if key in self.full_accounts and not full:
                 return self._drop()
             if full:
                 self.full_accounts.add(key)
-        digest = hash(tuple(to_dict(item).items()))
+        out = to_dict(item)
+        digest = hash(tuple(out.items()))
         if self.seen.get(key) == digest:
             return self._drop()
         self.seen[key] = digest
-        return item
+        # The dict, made once here, is what the store writes and feeds export.
+        return out
 
     def _drop(self) -> None:
         self.crawler.stats.inc_value("twitter/dedupe/dropped")

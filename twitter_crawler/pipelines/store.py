@@ -167,8 +167,9 @@ class StorePipeline:
             batch.contact_pages.append(to_dict(item))
             out = None
         else:
-            out = to_dict(item)
-            (batch.edges if item.type == "Edge" else batch.items).append(out)
+            # Already a dict when DedupePipeline ran first.
+            out = item if isinstance(item, dict) else to_dict(item)
+            (batch.edges if out["type"] == "Edge" else batch.items).append(out)
         if len(batch) >= self.batch_size:
             await self._flush()
         if out is None:

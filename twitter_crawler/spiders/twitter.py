@@ -148,11 +148,12 @@ class TwitterSpider(Spider):
 
     # -- followers and followings --------------------------------------------------------------
 
-    def _take(self, walk: dict[str, Any], ids: list[str]) -> list[str]:
+    def _take(self, walk: dict[str, Any], found: list[Any]) -> list[Any]:
+        """What ``limit`` still allows of a page (ids or accounts), counted into the walk."""
         if walk["limit"] is not None:
-            ids = ids[: max(0, walk["limit"] - walk["fetched"])]
-        walk["fetched"] += len(ids)
-        return ids
+            found = found[: max(0, walk["limit"] - walk["fetched"])]
+        walk["fetched"] += len(found)
+        return found
 
     def _next_page(self, walk: dict[str, Any], next_cursor: str) -> Iterator[Any]:
         limited = walk["limit"] is not None and walk["fetched"] >= walk["limit"]
@@ -173,10 +174,7 @@ class TwitterSpider(Spider):
                     raise page.error  # a protected list, in a 200: TwitterErrorMiddleware decides
             else:
                 page = v1.parse_users_page(payload, me_id=walk["me"])
-            users = page.users
-            if walk["limit"] is not None:
-                users = users[: max(0, walk["limit"] - walk["fetched"])]
-            walk["fetched"] += len(users)
+            users = self._take(walk, page.users)
             if walk["import"]:
                 yield from self._accounts(walk, users)
                 yield self._contacts_page(walk, [u.externalId for u in users], page.next_cursor)

@@ -16,10 +16,12 @@ import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from scrapy import Request
+from twitter_crawler.api.request import api_request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from scrapy import Request
 
 VERSION_PATH = "1.1"
 
@@ -62,28 +64,13 @@ class ApiV1:
         priority: int = 0,
         errback: Callable[..., Any] | None = None,
     ) -> Request:
-        meta = {"twitter_endpoint": endpoint, "download_slot": endpoint}
         query = urlencode(params)
+        url = f"{self.base}/{endpoint}.json"
         if method == "POST":
-            return Request(
-                f"{self.base}/{endpoint}.json",
-                method="POST",
-                body=query,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                callback=callback,
-                cb_kwargs=cb_kwargs or {},
-                meta=meta,
-                priority=priority,
-                errback=errback,
-            )
-        return Request(
-            f"{self.base}/{endpoint}.json?{query}",
-            callback=callback,
-            cb_kwargs=cb_kwargs or {},
-            meta=meta,
-            priority=priority,
-            errback=errback,
-        )
+            return api_request(url, endpoint, callback, cb_kwargs, form=query, priority=priority,
+                               errback=errback)
+        return api_request(f"{url}?{query}", endpoint, callback, cb_kwargs, priority=priority,
+                           errback=errback)
 
     def user(
         self, handle: str, callback: Callable[..., Any], errback: Callable[..., Any] | None = None

@@ -37,10 +37,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from scrapy import Request
+from twitter_crawler.api.request import api_request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from scrapy import Request
 
 VERSION_PATH = "2"
 
@@ -116,15 +118,8 @@ class ApiV2:
         priority: int = 0,
         errback: Callable[..., Any] | None = None,
     ) -> Request:
-        meta = {"twitter_endpoint": endpoint, "download_slot": endpoint}
-        return Request(
-            f"{self.base}/{path}?{urlencode(params)}",
-            callback=callback,
-            cb_kwargs=cb_kwargs or {},
-            meta=meta,
-            priority=priority,
-            errback=errback,
-        )
+        return api_request(f"{self.base}/{path}?{urlencode(params)}", endpoint, callback,
+                           cb_kwargs, priority=priority, errback=errback)
 
     def user(
         self, handle: str, callback: Callable[..., Any], errback: Callable[..., Any] | None = None
