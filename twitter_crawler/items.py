@@ -28,6 +28,11 @@ Rules of the parsers (both API versions):
 The internal items (:class:`TimelineWatermark`, :class:`ContactsPage`) carry bookkeeping from the
 spider to the store through the same ordered stream as the data, so that a watermark is never
 committed before the tweets it covers. They are not exported.
+
+The spider hands Scrapy the items of one API answer together, as one :class:`Answer`: Scrapy's
+per-item path (spider-middleware chain, ``item_scraped`` signal, log record, tasks) costs more
+than parsing and storing a tweet, and a tweet makes about five items. Pipelines, extensions and
+feed exports look inside with :func:`unpack`; exports still get one record per item.
 """
 
 from __future__ import annotations
@@ -137,6 +142,19 @@ class ContactsPage:
     targets: list[str]
     complete: bool = False
     type: str = field(default="_ContactsPage", init=False)
+
+
+@dataclass(slots=True)
+class Answer:
+    """The items of one API answer, in the order the spider made them."""
+
+    items: list[Any]
+    type: str = field(default="_Answer", init=False)
+
+
+def unpack(item: Any) -> list[Any]:
+    """The items inside an :class:`Answer`, or the item itself."""
+    return item.items if isinstance(item, Answer) else [item]
 
 
 DataItem = Account | Tweet | Photo | Video | Website

@@ -20,6 +20,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from twitter_crawler.items import unpack
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
@@ -65,13 +67,14 @@ class ProgressExtension:
             self._task.stop()
 
     def item_scraped(self, item: Any) -> None:
-        kind = item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
-        if kind == "Tweet":
-            self.counts["tweets"] += 1
-        elif kind == "Edge":
-            name = item.get("name") if isinstance(item, dict) else item.name
-            if name in ("follower", "following"):
-                self.counts[name] += 1
+        for inner in unpack(item):
+            kind = inner.get("type") if isinstance(inner, dict) else getattr(inner, "type", None)
+            if kind == "Tweet":
+                self.counts["tweets"] += 1
+            elif kind == "Edge":
+                name = inner.get("name") if isinstance(inner, dict) else inner.name
+                if name in ("follower", "following"):
+                    self.counts[name] += 1
 
     def _waiting(self) -> list[tuple[str, float]]:
         out = []

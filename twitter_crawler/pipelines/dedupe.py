@@ -6,7 +6,8 @@ properties is dropped; one that brings new or changed properties passes as an up
 Account seen in full is never followed by its minimal mention form.
 
 Passes public items on as the plain dicts of :func:`~twitter_crawler.items.to_dict` (made once,
-for its comparison, and reused by the store pipeline).
+for its comparison, and reused by the store pipeline). Inside an
+:class:`~twitter_crawler.items.Answer` duplicates are left out rather than dropped one by one.
 
 Stats: ``twitter/dedupe/dropped``.
 """
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from twitter_crawler.items import ContactsPage, TimelineWatermark, item_key, to_dict
+from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, item_key, to_dict
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -39,28 +40,41 @@ class DedupePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, Answer):
+            kept = [out for out in map(self._filter, item.items) if out is not None]
+            dropped = len(item.items) - len(kept)
+            if dropped:
+                self.crawler.stats.inc_value("twitter/dedupe/dropped", dropped)
+            if not kept:
+                raise DropItem("already seen in this crawl", log_level="DEBUG")
+            item.items = kept
+            return item
+        out = self._filter(item)
+        if out is None:
+            self.crawler.stats.inc_value("twitter/dedupe/dropped")
+            raise DropItem("already seen in this crawl", log_level="DEBUG")
+        return out
+
+    def _filter(self, item: Any) -> Any:
+        """The item to pass on, or ``None`` when it brings nothing new."""
         if isinstance(item, (TimelineWatermark, ContactsPage)):
             return item
         key = hash(item_key(item))
         if item.type == "Edge":
             if key in self.seen:
-                return self._drop()
+                return None
             self.seen[key] = 0
             return to_dict(item)
         if item.type == "Account":
             full = getattr(item, FULL_ACCOUNT_FIELD) is not None
             if key in self.full_accounts and not full:
-                return self._drop()
+                return None
             if full:
                 self.full_accounts.add(key)
         out = to_dict(item)
         digest = hash(tuple(out.items()))
         if self.seen.get(key) == digest:
-            return self._drop()
+            return None
         self.seen[key] = digest
         # The dict, made once here, is what the store writes and feeds export.
         return out
-
-    def _drop(self) -> None:
-        self.crawler.stats.inc_value("twitter/dedupe/dropped")
-        raise DropItem("already seen in this crawl", log_level="DEBUG")

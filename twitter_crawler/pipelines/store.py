@@ -1,7 +1,8 @@
 """Writes every item and edge to the store named by ``POD_URL``, in batches, off the reactor.
 
 Items are buffered in the order the crawl produced them and written in batches of
-``POD_BATCH_SIZE`` (or every ``POD_BATCH_SECONDS``), one batch at a time, in a worker thread.
+``POD_BATCH_SIZE`` (or every ``POD_BATCH_SECONDS``; the items of one API answer are never split,
+so a batch can be larger by one answer), one batch at a time, in a worker thread.
 Each batch is atomic in the store. A batch the store refuses is retried ``POD_RETRY_TIMES``
 times with exponential backoff from ``POD_RETRY_BACKOFF`` seconds; then nothing more is written
 and the crawl closes with ``pod_unavailable``: since watermarks travel in the same stream, a
@@ -13,7 +14,8 @@ Opening the store (with the same retries) also reads its timeline watermarks, wh
 closes the crawl with ``pod_unavailable`` (``pod_config_error`` when it cannot be used at all).
 
 Returns each public item as a plain dict (no ``None`` values, ``type`` first), which is what
-feed exports write. The internal items are dropped here, after they were queued for the store.
+feed exports write; an :class:`~twitter_crawler.items.Answer` keeps only those. The internal
+items are left out here, after they were queued for the store.
 
 Settings read: ``POD_URL``, ``POD_OWNER_KEY``, ``POD_DATABASE_KEY``, ``POD_AUTH_JSON`` (inside
 the Pod: its PluginAuth, in place of the database key), ``POD_BATCH_SIZE``,
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.items import ContactsPage, TimelineWatermark, to_dict
+from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, to_dict, unpack
 from twitter_crawler.spidermiddlewares.watermarks import watermarks_loaded
 from twitter_crawler.stores.base import Batch, StoreConfigError, StoreError, WriteResult, open_store
 
@@ -159,21 +161,30 @@ class StorePipeline:
         if self.failed:
             # Nothing is written after a lost batch: a later watermark must not outrun it.
             raise DropItem("the store stopped taking writes", log_level="DEBUG")
+        # All of an answer joins one batch before any await: answers reach the store whole and
+        # in the order they came, so a watermark never commits ahead of an earlier page.
+        exported = [out for out in map(self._add, unpack(item)) if out is not None]
+        if len(self.batch) >= self.batch_size:
+            await self._flush()
+        if not exported:
+            raise DropItem("bookkeeping, not exported", log_level="DEBUG")
+        if isinstance(item, Answer):
+            item.items = exported
+            return item
+        return exported[0]
+
+    def _add(self, item: Any) -> dict[str, Any] | None:
+        """Queues one item for the store; returns what feed exports get (None: bookkeeping)."""
         batch = self.batch
         if isinstance(item, TimelineWatermark):
             batch.watermarks[item.userId] = item.sinceId
-            out = None
-        elif isinstance(item, ContactsPage):
+            return None
+        if isinstance(item, ContactsPage):
             batch.contact_pages.append(to_dict(item))
-            out = None
-        else:
-            # Already a dict when DedupePipeline ran first.
-            out = item if isinstance(item, dict) else to_dict(item)
-            (batch.edges if out["type"] == "Edge" else batch.items).append(out)
-        if len(batch) >= self.batch_size:
-            await self._flush()
-        if out is None:
-            raise DropItem("bookkeeping, not exported", log_level="DEBUG")
+            return None
+        # Already a dict when DedupePipeline ran first.
+        out = item if isinstance(item, dict) else to_dict(item)
+        (batch.edges if out["type"] == "Edge" else batch.items).append(out)
         return out
 
     async def _flush(self) -> None:

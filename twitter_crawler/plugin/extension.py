@@ -19,6 +19,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call, run_in_thread
 
+from twitter_crawler.items import unpack
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
@@ -78,8 +80,10 @@ class PluginRunExtension:
             self._task.stop()
 
     def item_scraped(self, item: Any) -> None:
-        if isinstance(item, dict) and item.get("type") == "Edge" and item.get("name") in self.edges:
-            self.edges[item["name"]] += 1
+        for inner in unpack(item):
+            if (isinstance(inner, dict) and inner.get("type") == "Edge"
+                    and inner.get("name") in self.edges):
+                self.edges[inner["name"]] += 1
 
     def share(self) -> float:
         stats = self.crawler.stats

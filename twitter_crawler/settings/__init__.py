@@ -89,6 +89,9 @@ ITEM_PIPELINES = {
     "twitter_crawler.pipelines.store.StorePipeline": 300,
 }
 EXTENSIONS = {
+    # Ours opens the spider's one-item-per-answer items, so exports keep one record per item.
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "twitter_crawler.extensions.feeds.FeedExporter": 0,
     "twitter_crawler.extensions.summary.SummaryExtension": 500,
     "twitter_crawler.extensions.progress.ProgressExtension": 510,
     "twitter_crawler.extensions.jobdir.JobDirGuard": 0,

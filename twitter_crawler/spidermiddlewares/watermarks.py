@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
-from twitter_crawler.items import TimelineWatermark
+from twitter_crawler.items import TimelineWatermark, unpack
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -60,6 +60,7 @@ class WatermarkMiddleware(BaseSpiderMiddleware):
         return spider.api.timeline({**walk, "since_id": since}, request.callback)
 
     def get_processed_item(self, item: Any, response: Response | None) -> Any:
-        if isinstance(item, TimelineWatermark):
-            self.watermarks[item.userId] = item.sinceId
+        for inner in unpack(item):
+            if isinstance(inner, TimelineWatermark):
+                self.watermarks[inner.userId] = inner.sinceId
         return item
