@@ -3,7 +3,7 @@
 Crawls one throughput world (40 followings × 200 tweets + 3,200 own: 11,200 timeline tweets;
 quotas off) once per variant of :data:`bench.experiments.VARIANTS`, round after round in the same
 order, against one emulator. The crawler's code is not changed: a variant only adds ``-s``
-settings (and the prototype brings its own spider and pipelines from ``bench/experiments.py``).
+settings.
 Each variant is compared with the unchanged crawl of the same round: the ratio of tweets/s and
 of crawl CPU seconds (CPU seconds move less than wall time on a shared machine).
 """

@@ -7,7 +7,8 @@ with ``None``).
 
 Items are upserts keyed as follows (see :func:`item_key`):
 
-* ``Account``, ``Tweet``, ``Photo``, ``Video``: by ``externalId``;
+* ``Account``, ``Tweet``, ``Photo``, ``Video``, ``File``: by ``externalId`` (a File's is its
+  sha256; a profile picture's Photo has ``avatar:`` and the picture's path as its own);
 * ``Website``: by ``url``;
 * ``Edge``: by ``(source, name, target)``.
 
@@ -101,6 +102,22 @@ class Video:
 
 
 @dataclass(slots=True)
+class File:
+    """The bytes of a downloaded photo, video or profile picture, stored once per content.
+
+    ``externalId`` is the ``sha256`` (hex), so two media with the same bytes share one File; the
+    bytes themselves are in the store's file area (see ``stores``), not in the item.
+    """
+
+    externalId: str
+    sha256: str
+    size: int
+    mimeType: str | None = None
+    url: str | None = None  # the URL it was first downloaded from
+    type: str = field(default="File", init=False)
+
+
+@dataclass(slots=True)
 class Website:
     url: str
     displayUrl: str | None = None
@@ -146,9 +163,14 @@ class ContactsPage:
 
 @dataclass(slots=True)
 class Answer:
-    """The items of one API answer, in the order the spider made them."""
+    """The items of one API answer, in the order the spider made them.
+
+    ``known``: the items are already stored and travel only so that their media files are
+    fetched (the media pipeline passes on just the new File items and edges).
+    """
 
     items: list[Any]
+    known: bool = False
     type: str = field(default="_Answer", init=False)
 
 
@@ -157,9 +179,9 @@ def unpack(item: Any) -> list[Any]:
     return item.items if isinstance(item, Answer) else [item]
 
 
-DataItem = Account | Tweet | Photo | Video | Website
+DataItem = Account | Tweet | Photo | Video | Website | File
 InternalItem = TimelineWatermark | ContactsPage
-PUBLIC_TYPES = ("Account", "Tweet", "Photo", "Video", "Website", "Edge")
+PUBLIC_TYPES = ("Account", "Tweet", "Photo", "Video", "Website", "File", "Edge")
 
 
 def ref(item_type: str, key: str) -> dict[str, str]:

@@ -47,6 +47,9 @@ SCRAPY = (
 
 def crawl_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWITTER_", "POD_"))}
+    # Media downloads are tested by tests/media, against a truth that has the files; elsewhere
+    # they would only add File items the emulator's truth does not list (-s still wins).
+    env["TWITTER_MEDIA"] = ""
     env.update(extra or {})
     return env
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TYPES = (("Account", "accounts"), ("Tweet", "tweets"), ("Photo", "photos"),
-         ("Video", "videos"), ("Website", "links"))
+         ("Video", "videos"), ("Website", "links"), ("File", "files"))
 SKIPS = (("protected", "protected timelines"), ("unavailable", "unavailable timelines"),
          ("failed", "failed requests"), ("malformed_gave_up", "unreadable answers"))
 
@@ -49,6 +49,13 @@ class SummaryExtension:
             known = (stats.get(f"twitter/store/updated/{kind}", 0)
                      + stats.get(f"twitter/store/unchanged/{kind}", 0))
             lines.append(f"  {label:<9} {new + known:>8,}  ({new:,} new, {known:,} already known)")
+        if stats.get("twitter/media/downloaded") or stats.get("twitter/media/failed"):
+            mb = stats.get("twitter/media/bytes", 0) / 1e6
+            failed = stats.get("twitter/media/failed", 0)
+            lines.append(
+                f"  media     {stats.get('twitter/media/downloaded', 0):>8,}  downloaded "
+                f"({mb:,.1f} MB), {failed:,} failed" + (" (tried again next run)" if failed else "")
+            )
         edges_new = total("twitter/store/edges_created/")
         edges_removed = total("twitter/store/edges_removed/")
         lines.append(f"  {'edges':<9} {edges_new:>8,}  new, {edges_removed:,} removed (unfollows)")

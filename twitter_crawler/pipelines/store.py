@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Sent once the store is open and its watermarks are handed over, with ``store``: the open
+#: :class:`~twitter_crawler.stores.base.Store`, for components that keep things in it too (media
+#: files). Its methods block: call them in a thread.
+store_opened = object()
+
 
 class StorePipeline:
     def __init__(
@@ -133,6 +138,7 @@ class StorePipeline:
         await self.crawler.signals.send_catch_log_async(
             signal=watermarks_loaded, watermarks=watermarks
         )
+        await self.crawler.signals.send_catch_log_async(signal=store_opened, store=store)
         self._timer = asyncio.ensure_future(self._tick())
 
     def _plugin_auth(self) -> dict[str, Any] | None:

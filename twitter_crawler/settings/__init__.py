@@ -32,7 +32,9 @@ TELNETCONSOLE_ENABLED = False
 
 # Concurrency is bounded by Twitter's quotas, not by the crawler: enough slots that a parked
 # endpoint never starves the others.
-CONCURRENT_REQUESTS = 32
+# 32 for the API, 8 more for media downloads (TWITTER_MEDIA_CONCURRENCY), which the media
+# pipeline keeps to their own limit.
+CONCURRENT_REQUESTS = 40
 CONCURRENT_REQUESTS_PER_DOMAIN = 32
 DOWNLOAD_DELAY = 0
 # Scrapy starts this many tasks per answer to run its items through the pipelines; ours are
@@ -69,6 +71,8 @@ DOWNLOAD_SLOTS = {
     "users/by/username": {"concurrency": 2, "delay": 0, "jitter": 0},
     "users/followers": {"concurrency": 2, "delay": 0, "jitter": 0},
     "users/following": {"concurrency": 2, "delay": 0, "jitter": 0},
+    # Media files: the media pipeline limits them (TWITTER_MEDIA_CONCURRENCY), not the slot.
+    "twitter-media": {"concurrency": 64, "delay": 0, "jitter": 0},
 }
 
 DOWNLOADER_MIDDLEWARES = {
@@ -83,9 +87,11 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     "twitter_crawler.spidermiddlewares.errors.TwitterErrorMiddleware": 60,
     "twitter_crawler.spidermiddlewares.watermarks.WatermarkMiddleware": 600,
+    "twitter_crawler.spidermiddlewares.mediabacklog.MediaBacklogMiddleware": 610,
 }
 ITEM_PIPELINES = {
     "twitter_crawler.pipelines.dedupe.DedupePipeline": 100,
+    "twitter_crawler.pipelines.media.MediaPipeline": 200,
     "twitter_crawler.pipelines.store.StorePipeline": 300,
 }
 EXTENSIONS = {

@@ -56,6 +56,20 @@ class WriteResult:
             getattr(self, name).update(getattr(other, name))
 
 
+@dataclass
+class MediaState:
+    """What a store knows of media files, read once when a crawl opens it.
+
+    ``done``: ``(type, externalId)`` of the Photos and Videos that have a ``file`` edge.
+    ``pending``: dicts of the stored Photos and Videos without one (``type``, ``externalId``,
+    ``url``) and of the Accounts with an ``avatarUrl`` but no ``profilePicture`` edge (``type``,
+    ``externalId``, ``avatarUrl``): what an earlier run could not download, or did not try.
+    """
+
+    done: set[tuple[str, str]] = field(default_factory=set)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Store(ABC):
     """A Pod-shaped store: items with a type, a key and properties; edges (source, name, target)."""
 
@@ -72,6 +86,14 @@ class Store(ABC):
     def write(self, batch: Batch) -> WriteResult:
         """Apply the batch atomically. Items are upserts: new properties are added, changed ones
         replaced, missing ones kept. Edges are created once."""
+
+    @abstractmethod
+    def media_state(self) -> MediaState:
+        """Which media already have their file, and which stored ones still lack it."""
+
+    @abstractmethod
+    def put_file(self, sha256: str, data: bytes) -> None:
+        """Keep the bytes of a File, addressed by their sha256; a second put is a no-op."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -24,6 +24,7 @@ _KINDS = {
     "Photo": "photo",
     "Video": "video",
     "Website": "web",
+    "File": "file",
 }
 
 

@@ -5,7 +5,7 @@ calls this store from a worker thread.
 
 How it maps the crawl onto a Pod that has no upsert and no uniqueness but the item id:
 
-* **Types.** ``Account``, ``Tweet``, ``Photo``, ``Video``, ``Website`` are pymemri ``Item``
+* **Types.** ``Account``, ``Tweet``, ``Photo``, ``Video``, ``Website``, ``File`` are pymemri ``Item``
   subclasses with the properties of :mod:`twitter_crawler.items` (dates as ``DateTime``) and the
   edges as ``List`` fields. They are declared with ``add_to_schema`` (``/v5/<owner>/schema``); a
   Pod without that route (404, e.g. Pod 0.4.4) gets ``ItemPropertySchema`` items instead. They are
@@ -25,6 +25,9 @@ How it maps the crawl onto a Pod that has no upsert and no uniqueness but the it
   ``bulk_action`` sends the same request but answers only True/False and may split it in several
   requests; the store calls ``client.api.bulk`` to keep the Pod's status, the ids of the created
   edges, and atomicity.)
+* **Files.** The bytes of a File go up with pymemri's ``upload_file`` (keyed by their sha256;
+  the Pod answers 409 for bytes it has, which is fine); the File item and its edges travel in
+  the batches like any other item.
 * **Bookkeeping** lives in the Pod too, so a rerun against the same Pod is incremental:
   ``TwitterTimelineWatermark`` items (``userId``, ``sinceId``; id ``tw-wm-<userId>``) and
   ``TwitterContactsPage`` items (one per page of an unfinished followers/followings walk:
@@ -49,7 +52,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from twitter_crawler.stores.base import Batch, Store, StoreConfigError, StoreError, WriteResult
+from twitter_crawler.stores.base import (
+    Batch,
+    MediaState,
+    Store,
+    StoreConfigError,
+    StoreError,
+    WriteResult,
+)
 from twitter_crawler.stores.ids import pod_id
 from twitter_crawler.stores.records import (
     BadBatch,
@@ -130,6 +140,16 @@ class Account(Item):
 
     following: list[Account] = []  # noqa: RUF012 (a pydantic field)
     follower: list[Account] = []  # noqa: RUF012 (a pydantic field)
+    profilePicture: list[Photo] = []  # noqa: RUF012 (a pydantic field)
+
+
+class File(Item):
+    """Memri's File: the bytes are uploaded apart (``upload_file``), addressed by ``sha256``."""
+
+    sha256: str | None = None
+    size: int | None = None
+    mimeType: str | None = None
+    url: str | None = None
 
 
 class Photo(Item):
@@ -137,12 +157,16 @@ class Photo(Item):
     width: int | None = None
     height: int | None = None
 
+    file: list[File] = []  # noqa: RUF012 (a pydantic field)
+
 
 class Video(Item):
     url: str | None = None
     thumbnailUrl: str | None = None
     durationMs: int | None = None
     isGif: bool | None = None
+
+    file: list[File] = []  # noqa: RUF012 (a pydantic field)
 
 
 class Website(Item):
@@ -188,10 +212,12 @@ class TwitterContactsPage(Item):
 
 
 Account.update_forward_refs()
+Photo.update_forward_refs()
+Video.update_forward_refs()
 Tweet.update_forward_refs()
 
 DATA_TYPES: dict[str, type[Item]] = {
-    cls.__name__: cls for cls in (Account, Tweet, Photo, Video, Website)
+    cls.__name__: cls for cls in (Account, Tweet, Photo, Video, Website, File)
 }
 STATE_TYPES: dict[str, type[Item]] = {
     cls.__name__: cls for cls in (TwitterTimelineWatermark, TwitterContactsPage)
@@ -513,6 +539,44 @@ class PodStore(Store):
                 for item in found
                 if isinstance(item.get("userId"), str) and isinstance(item.get("sinceId"), str)
             }
+
+    def media_state(self) -> MediaState:
+        state = MediaState()
+        with self._lock:
+            api = self._api()
+            for kind, has in (("Photo", "file"), ("Video", "file"), ("Account", "profilePicture")):
+                found = self._call(
+                    f"reading the {kind} items",
+                    api.search,
+                    {"type": kind, "deleted": False, "[[edges]]": {}},
+                )
+                for item in found:
+                    key = item.get("externalId")
+                    edges = {e.get("_edge") for e in item.get("[[edges]]", []) if not e.get("deleted")}
+                    if not isinstance(key, str):
+                        continue
+                    if kind == "Account":
+                        if item.get("avatarUrl") and has not in edges:
+                            state.pending.append(
+                                {"type": kind, "externalId": key, "avatarUrl": item["avatarUrl"]}
+                            )
+                    elif has in edges:
+                        state.done.add((kind, key))
+                    elif item.get("url"):
+                        state.pending.append({"type": kind, "externalId": key, "url": item["url"]})
+        return state
+
+    def put_file(self, sha256: str, data: bytes) -> None:
+        with self._lock:
+            api = self._api()
+            try:
+                api.upload_file(data)
+            except PodAPIError as exc:
+                if exc.status == 409:  # the Pod has these bytes already
+                    return
+                raise self._error(exc, "uploading a file") from None
+            except requests.RequestException as exc:
+                raise self._error(exc, "uploading a file") from None
 
     def _search_ids(self, ids: Iterable[str], with_edges: set[str]) -> dict[str, dict[str, Any]]:
         """The items with these ids (one bulk request), with edges for ``with_edges``."""

@@ -16,6 +16,9 @@ the importer's bookkeeping:
     ``userId`` → ``sinceId`` of the last complete timeline walk.
 ``contact_walks``, ``contact_walk_targets``
     the accounts listed so far by each unfinished followers/followings walk.
+``<name>.files/``
+    beside ``<name>.sqlite3``: the bytes of File items, at ``<sha256[:2]>/<sha256>``
+    (content-addressed: a file used twice is kept once).
 ``meta``
     ``application`` and ``schema_version`` (also in ``PRAGMA application_id`` and
     ``user_version``), so that a later release can recognise and migrate the file.
@@ -28,6 +31,7 @@ can read it while a crawl writes.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -36,7 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twitter_crawler.stores.base import Batch, Store, StoreConfigError, StoreError, WriteResult
+from twitter_crawler.stores.base import (
+    Batch,
+    MediaState,
+    Store,
+    StoreConfigError,
+    StoreError,
+    WriteResult,
+)
 from twitter_crawler.stores.ids import pod_id
 from twitter_crawler.stores.records import (
     BadBatch,
@@ -534,6 +545,53 @@ class SQLiteStore(Store):
                 return dict(conn.execute("SELECT userId, sinceId FROM watermarks"))
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+    def media_state(self) -> MediaState:
+        state = MediaState()
+        state.done = {
+            (kind, key) for kind, key in self._query(
+                "SELECT s.type, s.key FROM edges AS e JOIN items AS s ON s.rowid = e.source "
+                "WHERE e.name = 'file' AND s.type IN ('Photo', 'Video')"
+            )
+        }
+        for kind, key, url in self._query(
+            "SELECT type, key, json_extract(properties, '$.url') FROM items AS i "
+            "WHERE type IN ('Photo', 'Video') AND NOT EXISTS "
+            "(SELECT 1 FROM edges AS e WHERE e.source = i.rowid AND e.name = 'file')"
+        ):
+            if url:
+                state.pending.append({"type": kind, "externalId": key, "url": url})
+        for key, avatar in self._query(
+            "SELECT key, json_extract(properties, '$.avatarUrl') AS avatar FROM items AS i "
+            "WHERE type = 'Account' AND avatar IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM edges AS e WHERE e.source = i.rowid AND e.name = 'profilePicture')"
+        ):
+            state.pending.append({"type": "Account", "externalId": key, "avatarUrl": avatar})
+        return state
+
+    @property
+    def files_dir(self) -> Path:
+        """The file area beside the SQLite file: ``pod.sqlite3`` → ``pod.files/``."""
+        return self.path.with_name(f"{self.path.stem}.files")
+
+    def file_path(self, sha256: str) -> Path:
+        return self.files_dir / sha256[:2] / sha256
+
+    def put_file(self, sha256: str, data: bytes) -> None:
+        if self.readonly:
+            raise StoreError(f"the store {self.path} is open read-only")
+        target = self.file_path(sha256)
+        if target.is_file() and target.stat().st_size == len(data):
+            return  # content-addressed: same name, same bytes
+        # Written aside, then renamed: a crash never leaves a short file under the final name.
+        partial = target.with_name(f"{sha256}.{os.getpid()}.{threading.get_ident()}.part")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot write the file {target}: {exc}") from exc
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
