@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -199,11 +200,14 @@ def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None
     db = workdir / f"{name}.sqlite3"
     for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), stats_file):
         leftover.unlink(missing_ok=True)  # a fresh store: a rerun would be incremental
+    shutil.rmtree(db.with_name(f"{db.stem}.files"), ignore_errors=True)  # its media files
     store = f"sqlite:///{db}"
     if pod is not None:
         store = pod[0]
         env = {"POD_OWNER_KEY": pod[1], "POD_DATABASE_KEY": pod[2]}  # keys stay off the command line
-    all_settings = {"TWITTER_API_URL": api_url, "POD_URL": store,
+    # Media downloads only where a benchmark asks for them (the crawler's default is photos and
+    # profile pictures): the targets and the tweepy baseline are about the API import.
+    all_settings = {"TWITTER_API_URL": api_url, "POD_URL": store, "TWITTER_MEDIA": "",
                     "STATS_CLASS": "bench.statscollector.BenchStatsCollector",
                     "BENCH_STATS_FILE": str(stats_file), **(settings or {})}
     for k, v in all_settings.items():

@@ -2,8 +2,9 @@
 
 The world: one account following 500 accounts of 200 tweets each, with 3,200 tweets of its own
 (and 100 followers), crawled with ``following_tweets=200``: 103,200 timeline tweets. Each repeat
-crawls it once into a fresh SQLite file and once into a fresh Pod test server, in alternating
-order, against one emulator with quotas off and no added latency.
+crawls it once per configuration (:data:`CONFIGS`: both stores through API v1.1 without media,
+which the targets are about; API v2; photos and profile pictures on), each into a fresh store,
+in rotating order, against one emulator with quotas off and no added latency.
 
 Tweets per second = timeline tweets imported / seconds from the launch of ``scrapy crawl`` to the
 commit of its last store batch (the stats collector times it). Peak memory = the crawl process's
@@ -26,6 +27,35 @@ FULL = {"followers": 100, "followings": 500, "tweets": 3200, "per_following": 20
 DEFAULT = {"followers": 100, "followings": 100, "tweets": 3200, "per_following": 200}
 QUICK = {"followers": 50, "followings": 20, "tweets": 400, "per_following": 200}
 TARGETS = {"sqlite": 5000.0, "pod": 2000.0}
+PHOTOS = "photos,avatars"
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    store: str
+    api: str = "1.1"
+    media: str = ""
+    label: str = ""
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return {"TWITTER_API_VERSION": self.api, "TWITTER_MEDIA": self.media}
+
+    @property
+    def target(self) -> float | None:
+        """The issue's targets are for the API import (v1.1, no media)."""
+        return TARGETS[self.store] if self.api == "1.1" and not self.media else None
+
+
+CONFIGS = (
+    Config("sqlite", "sqlite", label="embedded SQLite store"),
+    Config("pod", "pod", label="Pod test server (pymemri)"),
+    Config("sqlite-v2", "sqlite", api="2", label="embedded SQLite store, API v2"),
+    Config("sqlite-photos", "sqlite", media=PHOTOS,
+           label="embedded SQLite store, photos + profile pictures"),
+    Config("pod-photos", "pod", media=PHOTOS, label="Pod test server, photos + profile pictures"),
+)
 
 
 def world_args(size: dict[str, int], *, quotas: bool = False) -> list[str]:
@@ -56,13 +86,14 @@ class Measure:
 
 
 def crawl_once(api: str, workdir: Path, name: str, store: str, per_following: int,
-               tweets: int, wrap: list[str] | None = None, variant: str | None = None) -> Measure:
+               tweets: int, wrap: list[str] | None = None, variant: str | None = None,
+               config: Config | None = None) -> Measure:
     args = {"following_tweets": str(per_following)}
-    settings: dict[str, str] = {}
+    settings: dict[str, str] = dict(config.settings) if config else {}
     if variant:
         from bench.experiments import VARIANTS
 
-        settings = dict(VARIANTS[variant][1])
+        settings.update(VARIANTS[variant][1])
     spider = settings.pop("SPIDER", "twitter")
     if store == "sqlite":
         return Measure(store, crawl(api, workdir, name, args=args, wrap=wrap, settings=settings, spider=spider),
@@ -78,42 +109,52 @@ def run(workdir: Path, *, quick: bool, full: bool, repeat: int, output: Path | N
         argv: list[str], variant: str | None = None) -> dict[str, Any]:
     size = QUICK if quick else FULL if full else DEFAULT
     emu_args = world_args(size)
-    results: dict[str, list[Measure]] = {"sqlite": [], "pod": []}
+    # A candidate fix is measured on the two base configurations only.
+    configs = CONFIGS[:2] if variant else CONFIGS
+    results: dict[Config, list[Measure]] = {c: [] for c in configs}
     with emulator(*emu_args, log=workdir / "throughput.emulator.log") as emu:
         summary = emu.get_json("/_emulator/world")
         p = planning.crawl_plan(summary, size["per_following"], {"follower": "list", "following": "list"})
         for i in range(repeat):
-            order = ("sqlite", "pod") if i % 2 == 0 else ("pod", "sqlite")
-            for store in order:
-                m = crawl_once(emu.url, workdir, f"throughput-{store}-{i}", store, size["per_following"],
-                               p.timeline_tweets, variant=variant)
-                results[store].append(m)
-                print(f"  throughput {store} #{i + 1}: {m.tweets:,} tweets in {m.run.to_last_commit:.1f} s "
-                      f"= {m.rate:,.0f} tweets/s, peak RSS {m.run.usage.max_rss_mb:.0f} MB, "
-                      f"crawl CPU {m.run.usage.cpu:.1f} s", flush=True)
+            shift = i % len(configs)  # rotate, so that no configuration always goes first
+            for config in configs[shift:] + configs[:shift]:
+                m = crawl_once(emu.url, workdir, f"throughput-{config.name}-{i}", config.store,
+                               size["per_following"], p.timeline_tweets, variant=variant, config=config)
+                results[config].append(m)
+                print(f"  throughput {config.name} #{i + 1}: {m.tweets:,} tweets in "
+                      f"{m.run.to_last_commit:.1f} s = {m.rate:,.0f} tweets/s, peak RSS "
+                      f"{m.run.usage.max_rss_mb:.0f} MB, crawl CPU {m.run.usage.cpu:.1f} s, "
+                      f"{m.run.stat('twitter/media/downloaded'):,} media files", flush=True)
     emu_usage = emu.usage
     body = render(results, size, emu_args, p, emu_usage.cpu if emu_usage else 0.0, argv, full, variant)
     print(body)
     if output is not None:
         write_section(("throughput-full" if full else "throughput") + ("-variant" if variant else ""), body, output)
-    return {s: [m.rate for m in ms] for s, ms in results.items()}
+    return {c.name: [m.rate for m in ms] for c, ms in results.items()}
 
 
-def render(results: dict[str, list[Measure]], size: dict[str, int], emu_args: list[str],
+def render(results: dict[Config, list[Measure]], size: dict[str, int], emu_args: list[str],
            p: planning.Plan, emu_cpu: float, argv: list[str], full: bool = False,
            variant: str | None = None) -> str:
     rows = []
-    for store, label in (("sqlite", "embedded SQLite store"), ("pod", "Pod test server (pymemri)")):
-        ms = results[store]
+    base = {c.store: median([m.run.to_last_commit for m in ms])
+            for c, ms in results.items() if c.target and ms}
+    for config, ms in results.items():
         if not ms:
             continue
+        store, label = config.store, config.label
         rates = [m.rate for m in ms]
         tweet_items = [m.run.stored["Tweet"] for m in ms]
         all_items = [sum(m.run.stored.values()) / m.run.to_last_commit for m in ms]
+        seconds = median([m.run.to_last_commit for m in ms])
+        files = [m.run.stat("twitter/media/downloaded") for m in ms]
+        mbytes = [m.run.stat("twitter/media/bytes") / 1e6 for m in ms]
         rows.append([
             label,
             spread(rates, "{:,.0f}"),
-            f"{TARGETS[store]:,.0f} ({median(rates) / TARGETS[store]:.0%} of it)",
+            f"{config.target:,.0f} ({median(rates) / config.target:.0%} of it)" if config.target
+            else f"time × {seconds / base[store]:.2f} of the same store, v1.1 without media"
+            if store in base else "–",
             spread([m.rate_open for m in ms], "{:,.0f}"),
             spread([m.run.to_last_commit for m in ms], "{:,.1f}"),
             spread(all_items, "{:,.0f}"),
@@ -121,6 +162,7 @@ def render(results: dict[str, list[Measure]], size: dict[str, int], emu_args: li
             spread([m.run.usage.cpu / m.run.usage.wall for m in ms], "{:.0%}"),
             spread([m.helper_cpu for m in ms], "{:,.1f}") if store == "pod" else "–",
             f"{median(tweet_items):,.0f}",
+            f"{median(files):,.0f} ({median(mbytes):,.1f} MB)" if config.media else "off",
         ])
     n_crawls = sum(len(v) for v in results.values())
     lines = [
@@ -133,8 +175,13 @@ def render(results: dict[str, list[Measure]], size: dict[str, int], emu_args: li
         f"{size['followings']:,} accounts with {size['per_following']:,} tweets each and has "
         f"{size['tweets']:,} tweets of her own ({size['followers']:,} followers); crawled with "
         f"`scrapy crawl twitter -a handle=alice -a following_tweets={size['per_following']}`: "
-        f"**{p.timeline_tweets:,} timeline tweets**, {p.total:,} requests. Each repeat crawls it into a "
-        "fresh SQLite file and into a fresh Pod test server (fresh keys), in alternating order."
+        f"**{p.timeline_tweets:,} timeline tweets**, {p.total:,} requests (API v1.1). Each repeat crawls "
+        "it once per row below, each into a fresh SQLite file or a fresh Pod test server (fresh keys), "
+        "in rotating order. The targets are for the API import (v1.1, `-s TWITTER_MEDIA=` as in every "
+        "benchmark but the *photos* rows); *API v2* reads the same world through `/2` "
+        "(`-s TWITTER_API_VERSION=2`: 100 tweets a page instead of 200); *photos + profile pictures* "
+        "is the crawler's default `TWITTER_MEDIA=photos,avatars`, served by the emulator's media "
+        "listener on the same machine."
         + ("" if full else " The issue's world has 500 followings (103,200 tweets); `all` uses 100 to fit "
            "two repeats of both stores in its 15 minutes, and `python -m bench throughput --full` runs "
            "the 500 (its own section below)."),
@@ -145,8 +192,9 @@ def render(results: dict[str, list[Measure]], size: dict[str, int], emu_args: li
         "the retweeted and quoted ones, media, links, edges). Peak RSS is the crawl process's own "
         "(`os.wait4`). *CPU/wall* is the crawl process's CPU seconds (all threads) per second.",
         "",
-        table(["store", "tweets/s", "target", "tweets/s from spider open", "seconds to last commit",
-               "items+edges/s", "peak RSS MB", "crawl CPU/wall", "Pod server CPU s", "Tweet items stored"],
+        table(["configuration", "tweets/s", "target", "tweets/s from spider open",
+               "seconds to last commit", "items+edges/s", "peak RSS MB", "crawl CPU/wall",
+               "Pod server CPU s", "Tweet items stored", "media files downloaded"],
               rows),
         "",
         f"The emulator used {emu_cpu:,.1f} CPU seconds over all {n_crawls} crawls "
