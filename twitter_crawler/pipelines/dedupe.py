@@ -9,6 +9,8 @@ Passes public items on as the plain dicts of :func:`~twitter_crawler.items.to_di
 for its comparison, and reused by the store pipeline). Inside an
 :class:`~twitter_crawler.items.Answer` duplicates are left out rather than dropped one by one.
 
+Settings read: ``TWITTER_DEDUPE_WINDOW`` (keys remembered per generation; two generations).
+
 Stats: ``twitter/dedupe/dropped``.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 
 from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, item_key, to_dict
 
@@ -29,15 +31,34 @@ FULL_ACCOUNT_FIELD = "followersCount"
 
 
 class DedupePipeline:
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, window: int) -> None:
         self.crawler = crawler
-        # hash(key) -> hash(properties): hashes keep memory flat at 100,000s of items.
+        self.window = window
+        # hash(key) -> hash(properties), in two generations of at most ``window`` keys: memory
+        # stays bounded at millions of items. A repeat older than that passes again, and the
+        # store's upsert makes it a no-op; repeats are mostly close together (an author on
+        # every tweet of a page, an original retweeted by several followings).
         self.seen: dict[int, int] = {}
+        self.older: dict[int, int] = {}
         self.full_accounts: set[int] = set()
+        self.older_full: set[int] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        window = crawler.settings.getint("TWITTER_DEDUPE_WINDOW")
+        if window < 1:
+            raise NotConfigured(f"TWITTER_DEDUPE_WINDOW ({window!r}) must be 1 or more")
+        return cls(crawler, window)
+
+    def _remembered(self, key: int) -> int | None:
+        found = self.seen.get(key)
+        return self.older.get(key) if found is None else found
+
+    def _remember(self, key: int, digest: int) -> None:
+        self.seen[key] = digest
+        if len(self.seen) >= self.window:
+            self.older, self.seen = self.seen, {}
+            self.older_full, self.full_accounts = self.full_accounts, set()
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Answer):
@@ -61,20 +82,20 @@ class DedupePipeline:
             return item
         key = hash(item_key(item))
         if item.type == "Edge":
-            if key in self.seen:
+            if self._remembered(key) is not None:
                 return None
-            self.seen[key] = 0
+            self._remember(key, 0)
             return to_dict(item)
         if item.type == "Account":
             full = getattr(item, FULL_ACCOUNT_FIELD) is not None
-            if key in self.full_accounts and not full:
+            if not full and (key in self.full_accounts or key in self.older_full):
                 return None
             if full:
                 self.full_accounts.add(key)
         out = to_dict(item)
         digest = hash(tuple(out.items()))
-        if self.seen.get(key) == digest:
+        if self._remembered(key) == digest:
             return None
-        self.seen[key] = digest
+        self._remember(key, digest)
         # The dict, made once here, is what the store writes and feeds export.
         return out

@@ -335,6 +335,10 @@ class MediaPipeline(FilesPipeline):
 
     def item_completed(self, results: list[FileInfoOrError], item: Any,
                        info: MediaPipeline.SpiderInfo) -> Any:
+        # Scrapy keeps every result of the crawl to answer a repeated URL; ``handled`` already
+        # keeps us from asking twice, and at 100,000s of files that cache is memory for nothing.
+        # (Requests in flight are answered through their own waiters, not from this cache.)
+        info.downloaded.clear()
         added: list[dict[str, Any]] = []
         for ok, file_info in results:
             if not ok:

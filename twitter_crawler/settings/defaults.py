@@ -31,6 +31,9 @@ TWITTER_RETRY_BACKOFF_BASE = 1.0
 TWITTER_RETRY_BACKOFF_JITTER = 0.25
 TWITTER_RETRY_BACKOFF_MAX = 60.0
 
+# Dedupe: keys remembered per generation (two generations): bounds memory at large imports
+TWITTER_DEDUPE_WINDOW = 200_000
+
 # Media files (photos, avatars, videos): what is downloaded, how many at once, how big at most
 TWITTER_MEDIA = "photos,avatars"
 TWITTER_MEDIA_CONCURRENCY = 8
