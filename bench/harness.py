@@ -155,7 +155,7 @@ class Run:
     def stored(self) -> dict[str, int]:
         """Items in the store after the crawl, per type (created + updated + unchanged)."""
         out: dict[str, int] = {}
-        for kind in ("Account", "Tweet", "Photo", "Video", "Website"):
+        for kind in ("Account", "Tweet", "Photo", "Video", "Website", "File"):
             out[kind] = sum(self.stat(f"twitter/store/{w}/{kind}") for w in ("created", "updated", "unchanged"))
         out["edges"] = self.prefixed("twitter/store/edges_created/")
         return out

@@ -65,7 +65,7 @@ def run(workdir: Path, *, quick: bool, full: bool, repeat: int, output: Path | N
                           args={"following_tweets": str(case.per_following)})
                 results[case].append(r)
                 print(f"  scale {case.label} #{i + 1}: {r.to_last_commit:.1f} s, peak RSS "
-                      f"{r.usage.max_rss_mb:.0f} MB, {r.stat('item_scraped_count'):,} items", flush=True)
+                      f"{r.usage.max_rss_mb:.0f} MB, {sum(r.stored.values()):,} items and edges stored", flush=True)
         emu_cpu[case] = emu.usage.cpu / repeat if emu.usage else 0.0
     body = render(results, emu_cpu, full, argv)
     print(body)
@@ -80,7 +80,7 @@ def render(results: dict[Case, list[Run]], emu_cpu: dict[Case, float], full: boo
     for case, runs in results.items():
         by_series.setdefault(case.series, []).append(case)
         walls = [r.to_last_commit for r in runs]
-        items = median([float(r.stat("item_scraped_count")) for r in runs])
+        items = median([float(sum(r.stored.values())) for r in runs])
         rss = [r.usage.max_rss_mb for r in runs]
         rows.append([
             case.label, f"`{' '.join(case.args())}`", spread(walls, "{:,.1f}"),
@@ -94,15 +94,15 @@ def render(results: dict[Case, list[Run]], emu_cpu: dict[Case, float], full: boo
         wl = median([r.to_last_commit for r in results[large]])
         ms = median([r.usage.max_rss_mb for r in results[small]])
         ml = median([r.usage.max_rss_mb for r in results[large]])
-        items_s = median([float(r.stat("item_scraped_count")) for r in results[small]])
-        items_l = median([float(r.stat("item_scraped_count")) for r in results[large]])
+        items_s = median([float(sum(r.stored.values())) for r in results[small]])
+        items_l = median([float(sum(r.stored.values())) for r in results[large]])
         per_item = (ml - ms) / max(1.0, items_l - items_s) * 100_000
         growth.append(
             f"* **{series}**: {large.units / small.units:g}× the {small.unit}s took {wl / ws:.1f}× the time "
             f"({wl / large.units * 1e6:,.0f} vs {ws / small.units * 1e6:,.0f} µs per {small.unit}: "
             f"{'linear within 15%' if wl / large.units <= 1.15 * ws / small.units else 'worse than linear'}); "
             f"peak RSS went from {ms:,.0f} to {ml:,.0f} MB "
-            f"({'flat' if ml <= 1.15 * ms else f'+{per_item:,.0f} MB per 100,000 items through the pipelines'})."
+            f"({'flat' if ml <= 1.15 * ms else f'+{per_item:,.0f} MB per 100,000 items and edges stored'})."
         )
     hundred_k = [c for c in results if c.series == "followers" and c.units >= 100_000]
     verdict = ""
@@ -121,7 +121,7 @@ def render(results: dict[Case, list[Run]], emu_cpu: dict[Case, float], full: boo
         + ("" if full else " The tweets series uses 20 followings (not 200) to keep `all` near 15 minutes; "
            "`python -m bench scale --full` runs 200 (its own section)."),
         "",
-        table(["case", "emulator world", "wall s", "per unit", "items through pipelines", "peak RSS MB",
+        table(["case", "emulator world", "wall s", "per unit", "items+edges stored", "peak RSS MB",
                "crawl CPU s", "emulator CPU s"], rows),
         "",
         *growth,
