@@ -68,7 +68,8 @@ def test_mutations_change_serving_and_truth(small: ServerProcess) -> None:
 def test_mutations_are_deterministic() -> None:
     runs = []
     for _ in range(2):
-        with running("--followers", "25", "--tweets", "10", "--seed", "4") as server:
+        # Remote media URLs: local ones name each process's own media port.
+        with running("--followers", "25", "--tweets", "10", "--seed", "4", "--media", "remote") as server:
             client = Client(server.url)
             client.session.post(f"{server.url}/_emulator/mutate", json={"unfollows": 4, "new_tweets": 2}, timeout=30)
             runs.append(client.control("truth", parts="followers,timeline")["items"])

@@ -1,7 +1,9 @@
 """``python -m twitter_crawler.emulator``: a faithful local Twitter API, v1.1 and v2.
 
-Binds ``--host``/``--port`` (port 0 picks a free one), prints exactly one line to stdout,
-``http://HOST:PORT``, and logs everything else to stderr. Stop it with Ctrl-C or SIGTERM.
+Binds ``--host``/``--port`` (port 0 picks a free one) for the API and ``--media-port`` for the
+media of its world, prints exactly one line to stdout, the API's ``http://HOST:PORT`` (the media
+address is in ``/_emulator/world``), and logs everything else to stderr. Stop it with Ctrl-C or
+SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from twitter_crawler.emulator.faults import FaultPlan
+from twitter_crawler.emulator.media import MediaServer, RecordedCatalog, SyntheticCatalog
 from twitter_crawler.emulator.oauth import Verifier
 from twitter_crawler.emulator.quotas import DEFAULT_APP_LIMITS, DEFAULT_LIMITS, QuotaBook, parse_override
 from twitter_crawler.emulator.server import Emulator, RequestLog
@@ -52,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local Twitter API (v1.1 under /1.1, v2 under /2, one world) for tests, benchmarks "
                     "and the offline demo. Prints its base URL (http://HOST:PORT) as the only line on "
                     "stdout; logs go to stderr. "
-                    "Control endpoints: GET /_emulator/world, /_emulator/truth, /_emulator/log; "
-                    "POST /_emulator/mutate, /_emulator/quotas/reset.",
+                    "Control endpoints: GET /_emulator/world, /_emulator/truth, /_emulator/log, "
+                    "/_emulator/media, /_emulator/media/sha256?url=URL; POST /_emulator/mutate, "
+                    "/_emulator/quotas/reset, /_emulator/media. The media of the world (photos, videos, "
+                    "avatars) are served unsigned on a second port (--media-port); its address is "
+                    "media.base_url in /_emulator/world.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind")
@@ -113,6 +119,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--v2-client-forbidden", action="store_true",
                    help="answer every /2 endpoint with 403 client-forbidden (app not enrolled / access level)")
 
+    m = p.add_argument_group("media (a second listener on --host; never signed, never under quotas)")
+    m.add_argument("--media-port", type=int, default=0,
+                   help="port of the media listener (0: any free port); a request carrying an "
+                        "Authorization header is answered 400")
+    m.add_argument("--media", choices=("local", "remote"), default="local",
+                   help="local: every media URL in the payloads and the truth points at the media listener "
+                        "(http://HOST:MEDIAPORT/pbs.twimg.com/...); remote: the original twimg URLs")
+    m.add_argument("--media-faults", type=_share, default=0.0,
+                   help="share of media URLs that fail on every GET (hash of --seed and URL), split between "
+                        "404, a truncated body and a stall of --media-timeout-delay; "
+                        "POST /_emulator/media {\"faults\": 0} heals them")
+    m.add_argument("--media-timeout-delay", type=_positive, default=30.0,
+                   help="seconds a timeout-faulted media request is held before its connection is closed "
+                        "without an answer")
+
     v = p.add_argument_group("API v2")
     v.add_argument("--v2-source", action="store_true",
                    help="send tweet.fields=source on /2 (v2 stopped sending it for most apps: off by default)")
@@ -140,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def build_emulator(args: argparse.Namespace) -> Emulator:
     from twitter_crawler.emulator.v2 import RecordedV2, SyntheticV2
 
+    catalog: Any = RecordedCatalog() if args.dataset == "recorded" else SyntheticCatalog()
     if args.dataset == "recorded":
         from twitter_crawler.emulator.recorded import RecordedApi
 
@@ -185,7 +207,9 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         "access_level_453": args.access_level_453, "timestamp_window": args.timestamp_window,
         "app_limits": app_limits, "v2_source": args.v2_source,
         "v2_client_forbidden": args.v2_client_forbidden, "bearer_tokens": len(bearer_tokens),
+        "media": args.media, "media_faults": args.media_faults, "media_timeout_delay": args.media_timeout_delay,
     }
+    log = RequestLog(size=args.log_size)
     return Emulator(
         api=api,
         verifier=Verifier(consumers={args.consumer_key: args.consumer_secret}, tokens=tokens,
@@ -194,35 +218,56 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         faults=FaultPlan(share_5xx=args.fault_5xx, share_drop=args.fault_drop, share_truncate=args.fault_truncate,
                          latency=args.latency, seed=args.fault_seed),
         access_level_453=args.access_level_453,
-        log=RequestLog(size=args.log_size),
+        log=log,
         options=options,
         v2=v2,
         bearer_tokens=bearer_tokens,
         v2_client_forbidden=args.v2_client_forbidden,
+        media=MediaServer(catalog=catalog, log=log, mode=args.media, faults=args.media_faults, seed=args.seed,
+                          timeout_delay=args.media_timeout_delay),
     )
 
 
-async def serve(emulator: Emulator, host: str, port: int, access_log: bool) -> None:
-    runner = web.AppRunner(emulator.app(), access_log=logging.getLogger("aiohttp.access") if access_log else None,
-                           handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+def _bound_port(site: web.TCPSite, asked: int) -> int:
     sockets = getattr(site._server, "sockets", None) or []  # the only way to learn the bound port
-    bound = sockets[0].getsockname()[1] if sockets else port
+    return sockets[0].getsockname()[1] if sockets else asked
+
+
+async def serve(emulator: Emulator, host: str, port: int, access_log: bool, media_port: int = 0) -> None:
+    access = logging.getLogger("aiohttp.access") if access_log else None
     shown = f"[{host}]" if ":" in host else host
-    sys.stdout.write(f"http://{shown}:{bound}\n")
-    sys.stdout.flush()
-    logger.info("serving %s dataset on http://%s:%d", emulator.api.dataset, shown, bound)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    runners: list[web.AppRunner] = []
     try:
+        # The media listener is bound first: every payload the API serves names its address.
+        if emulator.media is not None:
+            media_runner = web.AppRunner(emulator.media.app(), access_log=access, handle_signals=False)
+            await media_runner.setup()
+            runners.append(media_runner)
+            media_site = web.TCPSite(media_runner, host, media_port)
+            await media_site.start()
+            emulator.media.bind(f"http://{shown}:{_bound_port(media_site, media_port)}")
+        runner = web.AppRunner(emulator.app(), access_log=access, handle_signals=False)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = _bound_port(site, port)
+        sys.stdout.write(f"http://{shown}:{bound}\n")
+        sys.stdout.flush()
+        logger.info("serving %s dataset on http://%s:%d", emulator.api.dataset, shown, bound)
+        if emulator.media is not None:
+            logger.info("serving media on %s (%s URLs in payloads)", emulator.media.base_url, emulator.media.mode)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         logger.info("shutting down")
-        await runner.cleanup()
+        if emulator.media is not None:
+            emulator.media.stop()
+        for r in reversed(runners):
+            await r.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,11 +280,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: {err}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(emulator, args.host, args.port, args.access_log))
+        asyncio.run(serve(emulator, args.host, args.port, args.access_log, args.media_port))
     except KeyboardInterrupt:
         pass
     except OSError as err:  # the address is taken or cannot be bound
-        print(f"emulator: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
+        print(f"emulator: cannot listen on {args.host}:{args.port} (media: {args.media_port}): {err}",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from twitter_crawler.emulator.api import ApiError, Params, twitter_error
 from twitter_crawler.emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
+from twitter_crawler.emulator.media import MediaServer
 from twitter_crawler.emulator.oauth import AuthError, Verifier, base_url, parse_authorization
 from twitter_crawler.emulator.quotas import QuotaBook, QuotaState
 from twitter_crawler.emulator.v2 import (
@@ -87,7 +88,7 @@ class Dataset(Protocol):
 
 @dataclass
 class RequestLog:
-    """The last ``size`` /1.1 requests, numbered from 1."""
+    """The last ``size`` requests (/1.1, /2 and media), numbered from 1."""
 
     size: int = 50_000
     seq: int = 0
@@ -118,6 +119,7 @@ class Emulator:
     v2: Any = None  # the /2 endpoints (v2.SyntheticV2 or v2.RecordedV2); None: /2 is 404
     bearer_tokens: tuple[str, ...] = ()  # accepted app-only bearer tokens (/2 only)
     v2_client_forbidden: bool = False  # answer every /2 endpoint 403 client-forbidden
+    media: MediaServer | None = None  # the media listener; its rewrite applies to every payload
 
     def routes(self) -> dict[str, tuple[tuple[str, ...], Callable[[Params], Any]]]:
         api = self.api
@@ -144,6 +146,8 @@ class Emulator:
         app.router.add_get("/_emulator/log", self.handle_log)
         app.router.add_post("/_emulator/mutate", self.handle_mutate)
         app.router.add_post("/_emulator/quotas/reset", self.handle_quota_reset)
+        if self.media is not None:
+            self.media.add_control_routes(app)
         app.router.add_get("/", self.handle_index)
         return app
 
@@ -163,7 +167,7 @@ class Emulator:
         entry: dict[str, Any] = {
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": claimed or None, "fault": None,
-            "api": "1.1", "auth": "oauth1" if claimed else None,
+            "api": "1.1", "auth": "oauth1" if claimed else None, "media": False,
         }
         try:
             url = base_url(request.scheme, request.host, path)
@@ -202,7 +206,7 @@ class Emulator:
             status, payload = err.status, err.body
         if fault == TRUNCATE:
             entry["fault"] = fault
-            return await self._truncated(request, entry, status, dumps(payload), quota, detail)
+            return await self._truncated(request, entry, status, self.dumps(payload), quota, detail)
         return self._respond(entry, status, payload, quota)
 
     # -- /2 -----------------------------------------------------------------------------------
@@ -229,6 +233,7 @@ class Emulator:
         entry: dict[str, Any] = {
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": None, "fault": None, "api": "2", "auth": None,
+            "media": False,
         }
         app = scheme.lower() == "bearer"
         key = "-"
@@ -281,15 +286,22 @@ class Emulator:
             status, payload = err.status, err.body
         if fault == TRUNCATE:
             entry["fault"] = fault
-            return await self._truncated(request, entry, status, dumps(payload), quota, detail)
+            return await self._truncated(request, entry, status, self.dumps(payload), quota, detail)
         return self._respond(entry, status, payload, quota, JSON_TYPE if status < 300 else PROBLEM_TYPE)
+
+    def rewrite(self, body: bytes) -> bytes:
+        """Serialized JSON with media URLs pointing where this emulator serves them (``--media``)."""
+        return self.media.rewrite(body) if self.media is not None else body
+
+    def dumps(self, payload: Any) -> bytes:
+        return self.rewrite(dumps(payload))
 
     def _respond(
         self, entry: dict[str, Any], status: int, payload: Any, quota: QuotaState, content_type: str = JSON_TYPE
     ) -> web.Response:
         entry["status"] = status
         self.log.add(entry)
-        body = payload if isinstance(payload, bytes) else dumps(payload)
+        body = payload if isinstance(payload, bytes) else self.dumps(payload)
         headers = quota.headers()
         headers["content-type"] = content_type
         return web.Response(status=status, body=body, headers=headers)
@@ -344,10 +356,12 @@ class Emulator:
     async def handle_index(self, request: web.Request) -> web.Response:
         return web.json_response({"emulator": "twitter v1.1 and v2", "dataset": self.api.dataset,
                                   "control": ["/_emulator/world", "/_emulator/truth", "/_emulator/log",
-                                              "/_emulator/mutate", "/_emulator/quotas/reset"]})
+                                              "/_emulator/mutate", "/_emulator/quotas/reset",
+                                              "/_emulator/media", "/_emulator/media/sha256"]})
 
     async def handle_world(self, request: web.Request) -> web.Response:
-        return web.json_response({**self.api.summary(), "server": self.options})
+        media = self.media.describe() if self.media is not None else None
+        return web.json_response({**self.api.summary(), "server": self.options, "media": media})
 
     async def handle_log(self, request: web.Request) -> web.Response:
         try:
@@ -396,11 +410,11 @@ class Emulator:
         for item in truth_items(world, query):
             chunk.append(dumps(item))
             if len(chunk) >= 2000:
-                await resp.write((b"" if first else b",") + b",".join(chunk))
+                await resp.write((b"" if first else b",") + self.rewrite(b",".join(chunk)))
                 first = False
                 chunk = []
         if chunk:
-            await resp.write((b"" if first else b",") + b",".join(chunk))
+            await resp.write((b"" if first else b",") + self.rewrite(b",".join(chunk)))
         await resp.write(b"]}")
         await resp.write_eof()
         return resp
