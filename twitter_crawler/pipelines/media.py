@@ -26,7 +26,8 @@ Settings read: ``TWITTER_MEDIA``, ``TWITTER_MEDIA_CONCURRENCY``, ``TWITTER_MEDIA
 ``TWITTER_MEDIA_RETRY_TIMES``, ``TWITTER_MEDIA_TIMEOUT``.
 
 Stats: ``twitter/media/downloaded``, ``twitter/media/bytes``, ``twitter/media/known`` (stored
-before, not fetched), ``twitter/media/failed``, ``twitter/media/failed/<reason>``.
+before, not fetched), ``twitter/media/failed``, ``twitter/media/failed/<reason>``,
+``twitter/media/left_for_next_run`` (still queued when the crawl was stopped).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import hashlib
 import logging
 import mimetypes
 import re
+from contextlib import suppress
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -47,6 +49,7 @@ from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 from scrapy.utils.asyncio import run_in_thread
 
+from twitter_crawler.downloadermiddlewares.ratelimit import engine_closing
 from twitter_crawler.items import Answer, unpack
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.spidermiddlewares.mediabacklog import media_backlog_loaded
@@ -65,6 +68,8 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("photos", "avatars", "videos")
 SLOT = "twitter-media"
+#: Seconds between two looks at whether the crawl is closing, while a file downloads.
+CLOSE_POLL = 0.25
 AVATAR_PREFIX = "avatar:"
 # Twitter's profile picture sizes are a suffix of the file name; without one it is the original.
 _AVATAR_SIZE = re.compile(r"_(normal|bigger|mini|reasonably_small|\d+x\d+)(?=(\.[A-Za-z0-9]+)?$)")
@@ -270,7 +275,26 @@ class MediaPipeline(FilesPipeline):
         # Scrapy's download step, behind our own limit: a request waiting in a downloader slot
         # already counts against CONCURRENT_REQUESTS, and queued media would hold back the API.
         async with self._slots:
-            return await super()._check_media_to_download(request, info, item)
+            if engine_closing(self.crawler):
+                return self._left_for_next_run(request)
+            download = asyncio.ensure_future(
+                super()._check_media_to_download(request, info, item))
+            while not download.done():
+                await asyncio.wait({download}, timeout=CLOSE_POLL)
+                if not download.done() and engine_closing(self.crawler):
+                    # Ctrl-C must not wait out a slow file (the close waits for every request
+                    # in flight): cancelling aborts the download's connection.
+                    download.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await download
+                    return self._left_for_next_run(request)
+            return download.result()
+
+    def _left_for_next_run(self, request: Request) -> FileInfo:
+        """The crawl is stopping (Ctrl-C, a fatal error): the file is not fetched now; the store
+        lists its medium as still without a file, and the next run fetches it."""
+        self.crawler.stats.inc_value("twitter/media/left_for_next_run")
+        return {"url": request.url, "path": "", "checksum": "", "status": "stopped"}
 
     def media_to_download(self, request: Request, info: MediaPipeline.SpiderInfo, *,
                           item: Any = None) -> None:
@@ -341,8 +365,8 @@ class MediaPipeline(FilesPipeline):
         info.downloaded.clear()
         added: list[dict[str, Any]] = []
         for ok, file_info in results:
-            if not ok:
-                continue
+            if not ok or "media" not in file_info:
+                continue  # failed (counted) or left for the next run
             sha = file_info["checksum"]
             if sha not in self.shas:  # the same bytes under another URL: one File, first URL
                 self.shas.add(sha)
