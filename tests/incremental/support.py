@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from tests.support.apiversion import TIMELINE_ENDPOINTS, V1, ApiVersion, request_user
 from tests.support.crawl import CrawlResult, crawl_command, crawl_env, key_of, merged, run_crawl
 from tests.support.servers import ROOT, ServerProcess
 
@@ -245,11 +246,10 @@ def error_lines(log: str) -> list[str]:
 # -- the emulator -------------------------------------------------------------------------------
 
 
-def truth(emulator: ServerProcess) -> dict[Key, dict[str, Any]]:
-    """The ground truth of a complete import now, one entry per key."""
-    return merged(
-        emulator.get_json(f"/_emulator/truth?handle={HANDLE}&following_tweets=5")["items"]
-    )
+def truth(emulator: ServerProcess, api: ApiVersion = V1) -> dict[Key, dict[str, Any]]:
+    """The ground truth of a complete import over ``api`` now, one entry per key."""
+    return merged(emulator.get_json(
+        f"/_emulator/truth?handle={HANDLE}&following_tweets=5&api={api.version}")["items"])
 
 
 def me_id(emulator: ServerProcess) -> str:
@@ -262,17 +262,25 @@ def log_seq(emulator: ServerProcess) -> int:
 
 
 def timeline_requests(emulator: ServerProcess, since: int) -> list[dict[str, Any]]:
-    """The ``statuses/user_timeline`` requests answered after log entry ``since``."""
+    """The timeline requests (``statuses/user_timeline`` or ``users/tweets``) answered after
+    log entry ``since``."""
     return [
         entry
         for entry in emulator.get_json(f"/_emulator/log?since={since}")["requests"]
-        if entry["endpoint"] == "statuses/user_timeline"
+        if entry["endpoint"] in TIMELINE_ENDPOINTS
     ]
+
+
+def timeline_user(entry: dict[str, Any]) -> str:
+    """The user id a timeline request of the emulator's log asks for."""
+    user = request_user(entry)
+    assert user is not None, entry
+    return user
 
 
 def per_user(requests: list[dict[str, Any]]) -> Counter[str]:
     """How many of these timeline requests each user id got."""
-    return Counter(entry["query"]["user_id"] for entry in requests)
+    return Counter(timeline_user(entry) for entry in requests)
 
 
 # -- comparison ---------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.incremental.support import (
     CrawlProcess,
     PodTarget,
@@ -18,14 +20,22 @@ from tests.incremental.support import (
     finish_reason,
     me_id,
     timeline_requests,
+    timeline_user,
     truth,
     wait_until,
 )
 from tests.podserver.support import stop
+from tests.support.apiversion import BOTH, ApiVersion
 from tests.support.servers import ServerProcess
 
-WORLD = ["--handle", "alice", "--followers", "120", "--followings", "20", "--tweets", "1600",
-         "--following-tweets", "8", "--latency", "0.2", "--seed", "9"]
+#: Pages of the own timeline: a walk long enough to be cut short.
+OWN_PAGES = 8
+
+
+def world(api: ApiVersion) -> list[str]:
+    return ["--handle", "alice", "--followers", "120", "--followings", "20",
+            "--tweets", str(OWN_PAGES * api.timeline_page), "--following-tweets", "8",
+            "--latency", "0.2", "--seed", "9"]
 #: Give up on the Pod quickly: this test is about what happens then, not about patience.
 FAST_GIVE_UP = {"POD_RETRY_TIMES": "2", "POD_RETRY_BACKOFF": "0.2"}
 
@@ -40,21 +50,23 @@ def start_pod(port: int, data: Path) -> ServerProcess:
     return ServerProcess("twitter_crawler.podserver", "--port", str(port), "--data", str(data)).start()
 
 
+@pytest.mark.parametrize("api", BOTH)
 def test_pod_stopped_mid_crawl_then_rerun_completes(
-    start_emulator: Callable[..., ServerProcess], tmp_path: Path
+    start_emulator: Callable[..., ServerProcess], tmp_path: Path, api: ApiVersion
 ) -> None:
-    emulator = start_emulator(*WORLD)
+    emulator = start_emulator(*world(api))
     me = me_id(emulator)
     port, data = free_port(), tmp_path / "pod-data.sqlite3"
+    settings = {**FAST_GIVE_UP, **api.settings}
 
     pod = start_pod(port, data)
     try:
         target = PodTarget(pod)
-        process = CrawlProcess(emulator.url, target, tmp_path / "crawl.log", FAST_GIVE_UP)
+        process = CrawlProcess(emulator.url, target, tmp_path / "crawl.log", settings)
         try:
             wait_until(
                 lambda: (
-                    any(e["query"]["user_id"] == me for e in timeline_requests(emulator, 0))
+                    any(timeline_user(e) == me for e in timeline_requests(emulator, 0))
                     and target.tweet_count() > 0
                 )
                 or not process.running(),
@@ -82,12 +94,12 @@ def test_pod_stopped_mid_crawl_then_rerun_completes(
         assert pod.url == target.server.url  # the same address: POD_URL does not change
         target.server = pod
         partial = target.snapshot()
-        want = truth(emulator)
+        want = truth(emulator, api)
         assert 0 < partial.count("Tweet") < sum(1 for k in want if k[0] == "Tweet")
         # The own timeline's walk (8 slow pages) was cut short: its watermark did not move.
         assert me not in partial.watermarks
 
-        rerun = crawl(emulator.url, target, settings=FAST_GIVE_UP)
+        rerun = crawl(emulator.url, target, settings=settings)
         assert rerun.returncode == 0, rerun.log[-3000:]
         assert error_lines(rerun.log) == []
         assert_equals_truth(target.snapshot(), want, me)

@@ -1,8 +1,9 @@
 """Pause, resume and crash safety with job directories, through real ``scrapy crawl`` processes.
 
 Each test ends by comparing the store with the emulator's ground truth: every item and edge once,
-nothing missing, nothing extra.
-"""
+nothing missing, nothing extra. Each runs over both API versions (v2's walks keep their
+``pagination_token`` in the job directory); over v2 the kill -9 and interrupt tests run only
+their most telling variants (see there)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.apiversion import BOTH, V1, V2, ApiVersion
 from tests.support.crawl import run_crawl
 from tests.support.process import CrawlProcess, jobdir_files
 from tests.support.servers import ServerProcess
@@ -42,8 +44,8 @@ def count(server: ServerProcess, endpoint: str) -> int:
     return sum(1 for r in requests_log(server) if r["endpoint"] == endpoint)
 
 
-def assert_store_equals_truth(server: ServerProcess, store: Path) -> None:
-    want = truth_items(server.get_json("/_emulator/truth?handle=alice")["items"])
+def assert_store_equals_truth(server: ServerProcess, store: Path, api: ApiVersion) -> None:
+    want = truth_items(server.get_json(f"/_emulator/truth?handle=alice&api={api.version}")["items"])
     got = sqlite_items(store)
     assert sorted(set(want) - set(got))[:5] == [], "missing from the store"
     assert sorted(set(got) - set(want))[:5] == [], "in the store but not in the world"
@@ -52,10 +54,12 @@ def assert_store_equals_truth(server: ServerProcess, store: Path) -> None:
 
 
 def assert_no_request_twice(server: ServerProcess) -> None:
-    """No page was fetched twice (a 429 answered and then retried is not a fetch)."""
+    """No page was fetched twice (a 429 answered and then retried is not a fetch). The path
+    is part of the page: v2 names the user there. The profile is fetched by every run."""
     seen = Counter(
-        (r["method"], r["endpoint"], tuple(sorted(r["query"].items())))
-        for r in requests_log(server) if r["endpoint"] != "users/show" and r["status"] == 200
+        (r["method"], r["path"], tuple(sorted(r["query"].items())))
+        for r in requests_log(server)
+        if r["endpoint"] not in (V1.profile, V2.profile) and r["status"] == 200
     )
     assert [k for k, n in seen.items() if n > 1] == []
 
@@ -67,17 +71,26 @@ def settings_for(tmp_path: Path, *, jobdir: bool = True, **extra: str) -> dict[s
     return out
 
 
-def test_ctrl_c_while_parked_exits_fast_and_resumes(
-    servers: list[ServerProcess], tmp_path: Path
-) -> None:
+#: Followers, and the followers endpoint's quota, so that a page of followers parks.
+PARKING = {
     # 3,200 followers = 16 followers/list pages against a quota of 15: the 16th parks.
-    server = emulator("--followers", "3200", "--followings", "6", "--tweets", "30",
+    "1.1": ["--followers", "3200"],
+    # 1,500 followers = 2 pages of 1,000 against a quota of 1: the 2nd parks.
+    "2": ["--followers", "1500", "--quota", "users/followers=1"],
+}
+
+
+@pytest.mark.parametrize("api", BOTH)
+def test_ctrl_c_while_parked_exits_fast_and_resumes(
+    servers: list[ServerProcess], tmp_path: Path, api: ApiVersion
+) -> None:
+    server = emulator(*PARKING[api.version], "--followings", "6", "--tweets", "30",
                       "--following-tweets", "5", "--window", "8")
     servers.append(server)
-    settings = settings_for(tmp_path, TWITTER_CONTACTS_STRATEGY="list")
+    settings = settings_for(tmp_path, TWITTER_CONTACTS_STRATEGY="list", **api.settings)
     first = CrawlProcess(server.url, "alice", settings=settings)
     try:
-        first.wait_for(lambda: "followers/list: rate limit reached" in first.log)
+        first.wait_for(lambda: f"{api.followers}: rate limit reached" in first.log)
         elapsed = first.interrupt()
     finally:
         first.close()
@@ -95,27 +108,33 @@ def test_ctrl_c_while_parked_exits_fast_and_resumes(
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming crawl" in second.stderr
     assert "did not end cleanly" not in second.stderr
-    assert_store_equals_truth(server, tmp_path / "pod.sqlite3")
+    assert_store_equals_truth(server, tmp_path / "pod.sqlite3", api)
     assert_no_request_twice(server)
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "world", "pages"),
-    [
-        ("followers/list", ["--followers", "1600", "--followings", "4", "--tweets", "20"], (2, 5)),
-        ("statuses/user_timeline", ["--followers", "20", "--followings", "2", "--tweets", "2400"],
-         (3, 7)),
-    ],
-    ids=["contacts-paging", "timeline-walk"],
+    ("walk", "api"),
+    [pytest.param("contacts-paging", V1, id="contacts-paging-v1.1"),
+     pytest.param("timeline-walk", V1, id="timeline-walk-v1.1"),
+     # No contacts-paging over v2: a v2 followers page that resumes from the job directory with
+     # its pagination_token is what test_ctrl_c_while_parked_exits_fast_and_resumes[v2] shows.
+     pytest.param("timeline-walk", V2, id="timeline-walk-v2")],
 )
 def test_interrupt_resume_twice(
-    servers: list[ServerProcess], tmp_path: Path, endpoint: str, world: list[str],
-    pages: tuple[int, int],
+    servers: list[ServerProcess], tmp_path: Path, walk: str, api: ApiVersion
 ) -> None:
+    # Walks as many pages long over either version (8 of followers, 12 of the own timeline),
+    # interrupted after the pages of ``pages``.
+    if walk == "contacts-paging":
+        endpoint, pages = api.followers, (2, 5)
+        world = ["--followers", str(8 * api.contacts_page), "--followings", "4", "--tweets", "20"]
+    else:
+        endpoint, pages = api.timeline, (3, 7)
+        world = ["--followers", "20", "--followings", "2", "--tweets", str(12 * api.timeline_page)]
     # Slow answers, so each Ctrl-C lands in the middle of the walk.
     server = emulator(*world, "--following-tweets", "5", "--latency", "0.3")
     servers.append(server)
-    settings = settings_for(tmp_path, TWITTER_CONTACTS_STRATEGY="list")
+    settings = settings_for(tmp_path, TWITTER_CONTACTS_STRATEGY="list", **api.settings)
     for after in pages:
         run = CrawlProcess(server.url, "alice", settings=settings)
         try:
@@ -127,20 +146,28 @@ def test_interrupt_resume_twice(
     last = run_crawl(server.url, "alice", settings=settings)
     assert last.returncode == 0, last.stderr[-3000:]
     assert "Resuming crawl" in last.stderr
-    assert_store_equals_truth(server, tmp_path / "pod.sqlite3")
+    assert_store_equals_truth(server, tmp_path / "pod.sqlite3", api)
     # A resumed crawl does not redo finished work.
     assert_no_request_twice(server)
 
 
 @pytest.mark.parametrize("jobdir", [True, False], ids=["jobdir", "no-jobdir"])
-@pytest.mark.parametrize("after", [3, 12, 30])
+@pytest.mark.parametrize(
+    ("api", "after"),
+    [pytest.param(V1, 3, id="v1.1-3"), pytest.param(V1, 12, id="v1.1-12"),
+     pytest.param(V1, 30, id="v1.1-30"),
+     # Over v2, only a kill in the thick of the crawl (profile, contacts and several timelines
+     # under way): how early the kill lands is about the job directory and the store, which the
+     # v1.1 runs cover; what is v2's own (its positions in a killed job's queue) is met here.
+     pytest.param(V2, 12, id="v2-12")],
+)
 def test_kill_9_then_rerun_completes(
-    servers: list[ServerProcess], tmp_path: Path, jobdir: bool, after: int
+    servers: list[ServerProcess], tmp_path: Path, jobdir: bool, api: ApiVersion, after: int
 ) -> None:
     server = emulator("--followers", "900", "--followings", "25", "--tweets", "900",
                       "--following-tweets", "8", "--latency", "0.05")
     servers.append(server)
-    settings = settings_for(tmp_path, jobdir=jobdir, TWITTER_CONTACTS_STRATEGY="list")
+    settings = settings_for(tmp_path, jobdir=jobdir, TWITTER_CONTACTS_STRATEGY="list", **api.settings)
     run = CrawlProcess(server.url, "alice", settings=settings)
     try:
         run.wait_for(lambda: len(requests_log(server)) >= after)
@@ -151,4 +178,4 @@ def test_kill_9_then_rerun_completes(
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     if jobdir:
         assert "did not end cleanly" in rerun.stderr
-    assert_store_equals_truth(server, tmp_path / "pod.sqlite3")
+    assert_store_equals_truth(server, tmp_path / "pod.sqlite3", api)

@@ -66,9 +66,16 @@ def signed_get(
     base_url: str, endpoint: str, params: dict[str, str], creds: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
     """A GET of ``/1.1/{endpoint}.json`` signed like the crawler signs (demo credentials)."""
+    return signed_get_path(base_url, f"/1.1/{endpoint}.json", params, creds)
+
+
+def signed_get_path(
+    base_url: str, path: str, params: dict[str, str], creds: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    """A GET of any API path (``/2/users/by/username/alice``), signed as :func:`signed_get`."""
     creds = creds or LOCAL_DEMO_CREDENTIALS
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    url = f"{base_url}/1.1/{endpoint}.json" + (f"?{query}" if query else "")
+    url = f"{base_url}{path}" + (f"?{query}" if query else "")
     client = Client(creds["TWITTER_CONSUMER_KEY"], client_secret=creds["TWITTER_CONSUMER_SECRET"],
                     resource_owner_key=creds["TWITTER_ACCESS_TOKEN"],
                     resource_owner_secret=creds["TWITTER_ACCESS_SECRET"])

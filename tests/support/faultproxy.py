@@ -6,8 +6,11 @@ goes on" needs one endpoint that always fails and the others that never do.
 
 ``python -m tests.support.faultproxy --port 0 --upstream URL --rule friends/list=503``
 
+Endpoints are named as the emulator's log names them: ``friends/list`` for
+``/1.1/friends/list.json``, ``users/following`` for ``/2/users/:id/following``.
+
 Rules (repeatable, ``ENDPOINT=ACTION``): ``500``/``502``/``503``/``504`` (answered here with
-Twitter's error body), ``drop`` (connection closed without an answer), ``hang`` (no answer
+Twitter's error body, in v2's problem shape for a ``/2`` path), ``drop`` (connection closed without an answer), ``hang`` (no answer
 until the client gives up: a timeout), ``truncate`` (forwarded, then the body cut short under the
 full ``Content-Length``). Everything else is forwarded as it came, ``Host`` and
 ``Authorization`` included, so the OAuth signature made for the proxy's address verifies
@@ -27,12 +30,27 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
+from twitter_crawler.emulator.v2 import route as v2_route
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
               "proxy-connection", "te", "trailer"}
 ERROR_BODIES = {
     500: b'{"errors":[{"code":131,"message":"Internal error"}]}',
     503: b'{"errors":[{"code":130,"message":"Over capacity"}]}',
 }
+V2_ERROR_BODIES = {
+    500: b'{"title":"Internal Server Error","detail":"Internal Server Error","type":"about:blank","status":500}',
+    503: b'{"title":"Service Unavailable","detail":"Service Unavailable","type":"about:blank","status":503}',
+}
+
+
+def endpoint_of(path: str) -> str:
+    if path.startswith("/1.1/"):
+        return path.removeprefix("/1.1/").removesuffix(".json")
+    if path.startswith("/2/"):
+        matched = v2_route(path.removeprefix("/2/"))
+        return matched[0] if matched else ""
+    return ""
 
 
 class FaultProxy:
@@ -69,14 +87,17 @@ class FaultProxy:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.raw_path.partition("?")[0]
-        endpoint = path.removeprefix("/1.1/").removesuffix(".json") if path.startswith("/1.1/") else ""
+        endpoint = endpoint_of(path)
         action = self.rules.get(endpoint, "forward")
         entry = self._entry(request, endpoint, action)
         if action.isdigit():
             status = int(action)
             entry["status"] = status
-            body = ERROR_BODIES.get(status, b"<html><body><h1>Bad Gateway</h1></body></html>")
-            ctype = "application/json;charset=utf-8" if status in ERROR_BODIES else "text/html"
+            bodies = V2_ERROR_BODIES if path.startswith("/2/") else ERROR_BODIES
+            body = bodies.get(status, b"<html><body><h1>Bad Gateway</h1></body></html>")
+            ctype = "text/html"
+            if status in bodies:
+                ctype = "application/problem+json" if bodies is V2_ERROR_BODIES else "application/json;charset=utf-8"
             return web.Response(status=status, body=body, headers={"content-type": ctype})
         if action == "drop":
             if request.transport is not None:
