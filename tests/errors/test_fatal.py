@@ -52,13 +52,14 @@ V2_CASES = {
                               ["refused the credentials", "HTTP 401", "Unauthorized"]),
     "unknown_bearer_token": ((), "alice", {"TWITTER_BEARER_TOKEN": "not-the-emulator-token"},
                              "twitter_bad_credentials", 401,
-                             ["refused the credentials", "HTTP 401", "Unauthorized"]),
+                             ["refused the credentials", "HTTP 401", "Unauthorized",
+                              "Check TWITTER_BEARER_TOKEN."]),
     "handle_not_found": ((), "nobody_here", {},
                          "twitter_user_not_found", 200, ["@nobody_here does not exist", "codes [50]"]),
     "handle_suspended": ((), "SUSPENDED", {},
                          "twitter_user_suspended", 200, ["is suspended", "code 63"]),
     "client_forbidden": (("--v2-client-forbidden",), "alice", {},
-                         "twitter_access_level", 403, ["HTTP 403", "access level"]),
+                         "twitter_access_level", 403, ["HTTP 403", "access level", "Project"]),
 }
 
 
@@ -89,6 +90,8 @@ def test_fatal_condition_closes_with_reason_one_line_and_exit_status(
     assert dump["log_count/ERROR"] == 1
     for word in words:
         assert word in line, line
+    if api.v2:
+        assert "TWITTER_API_VERSION=2" not in line, "advice for v1.1 given over v2"
     assert f"Import stopped: {reason}" in result.stderr
 
     # the fatal answer, then at most one more request (one already in flight), no retries

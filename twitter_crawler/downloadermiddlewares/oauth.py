@@ -134,6 +134,7 @@ class OAuth1Middleware:
             return
         if self._bearer:
             request.headers["Authorization"] = f"Bearer {self._bearer}"
+            request.meta["twitter_auth"] = "bearer"  # an error message names the right setting
             self.crawler.stats.inc_value("twitter/oauth/bearer")
             return
         headers = {}

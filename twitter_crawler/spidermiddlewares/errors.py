@@ -109,6 +109,14 @@ class TwitterErrorMiddleware:
         codes = set(error.codes)
         details = {"endpoint": endpoint, "status": error.status, "codes": sorted(codes),
                    "message": error.message or "no message", "url": request.url}
+        if 453 in codes and getattr(getattr(self.crawler.spider, "api", None), "version", "") == "2":
+            self._fatal(
+                "twitter_access_level",
+                "Twitter refused %(endpoint)s (HTTP %(status)s, client-forbidden: %(message)s): "
+                "these credentials' app may not use API v2; it must belong to a Project in the "
+                "developer portal, with an access level that includes these endpoints.",
+                details,
+            )
         if 453 in codes:
             self._fatal(
                 "twitter_access_level",
@@ -142,10 +150,13 @@ class TwitterErrorMiddleware:
                     "Set the clock right (e.g. turn on NTP time synchronisation).",
                     details,
                 )
+            # The app-only bearer token, when that is what was sent (API v2 without OAuth).
+            bearer = request.meta.get("twitter_auth") == "bearer"
             self._fatal(
                 "twitter_bad_credentials",
                 "Twitter refused the credentials (HTTP %(status)s, codes %(codes)s: "
-                "%(message)s). Check " + CREDENTIAL_SETTINGS + ".",
+                "%(message)s). Check "
+                + ("TWITTER_BEARER_TOKEN" if bearer else CREDENTIAL_SETTINGS) + ".",
                 details,
             )
         if endpoint in PROFILE:
