@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.incremental.support import PodTarget, SQLiteTarget, StoreTarget
-from tests.podserver.support import podserver, stop
+from tests.podserver.support import stop
 from tests.support.servers import ServerProcess
-
-
-@pytest.fixture(scope="session")
-def pod_server() -> Iterator[ServerProcess]:
-    with podserver() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "pod"])

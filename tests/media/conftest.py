@@ -9,18 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.media.support import PodTarget, SQLiteTarget, Target
-from tests.podserver.support import podserver
 from tests.support.servers import ServerProcess
 
 #: A small world with photos, GIFs, videos, shared ("meme") photos and default avatars.
 WORLD = ("--handle", "alice", "--followers", "25", "--followings", "12", "--tweets", "120",
          "--following-tweets", "5", "--quotas", "off")
-
-
-@pytest.fixture(scope="session")
-def pod_server() -> Iterator[ServerProcess]:
-    with podserver() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "pod"])

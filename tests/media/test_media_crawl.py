@@ -168,3 +168,19 @@ def test_videos_only_when_asked_and_then_from_the_store(
     assert_files_stored(target, want)
     fetched = {r["url"] for r in media_log(emulator, seq)}
     assert fetched == {url for (kind, _), (url, _) in want.files.items() if kind == "Video"}
+
+
+def test_files_over_the_size_cap_are_not_kept(
+    start_emulator: Callable[..., ServerProcess], target: Target
+) -> None:
+    emulator = start_emulator()
+    want = expected_media(emulator, {"photos", "avatars"})
+    cap = sorted(want.sizes.values())[len(want.sizes) // 2]  # about half the files are larger
+    result = crawl(emulator, target, TWITTER_MEDIA="photos,avatars", TWITTER_MEDIA_MAX_BYTES=str(cap))
+    assert result.returncode == 0, result.log[-3000:]
+    too_big = {media for media, (_, sha) in want.files.items() if want.sizes[sha] > cap}
+    assert too_big and len(too_big) < len(want.files)
+    assert_files_stored(target, want, missing=too_big)
+    assert stat(result.log, "twitter/media/failed/too_large") == len(
+        {url for media, (url, _) in want.files.items() if media in too_big})
+    assert f"larger than TWITTER_MEDIA_MAX_BYTES={cap}" in result.log

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.podserver.support import podserver
 from tests.support.servers import ServerProcess
 from twitter_crawler.stores.base import Store
 
@@ -105,12 +104,6 @@ class PodHarness(Harness):
             if edge["_self"] not in deleted
         ]
         return items, sorted(edges)
-
-
-@pytest.fixture(scope="session")
-def pod_server() -> Iterator[ServerProcess]:
-    with podserver() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "pod"])

@@ -8,10 +8,11 @@ is not JSON): what cannot be converted is ``None``.
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from twitter_crawler.exceptions import MalformedPayload
 
@@ -24,8 +25,9 @@ __all__ = [
 def load_json(body: bytes | str) -> Any:
     """The decoded body; :class:`MalformedPayload` if it is not JSON (truncated, HTML, empty)."""
     try:
-        return json.loads(body)
-    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        # orjson: decoding was a quarter of the crawl's main thread with json (BENCHMARKS.md).
+        return orjson.loads(body)
+    except (ValueError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
         size = len(body) if isinstance(body, (bytes, str)) else 0
         raise MalformedPayload(f"body is not JSON ({size} bytes): {exc}") from None
 
