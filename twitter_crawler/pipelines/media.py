@@ -345,7 +345,10 @@ class MediaPipeline(FilesPipeline):
                   info: MediaPipeline.SpiderInfo | None = None, *, item: Any = None) -> str:
         if response is None:
             return ""
-        sha = hashlib.sha256(response.body).hexdigest()
+        # Asked twice per file by FilesPipeline: hash the bytes once.
+        sha = request.meta.get("twitter_sha256")
+        if sha is None:
+            sha = request.meta["twitter_sha256"] = hashlib.sha256(response.body).hexdigest()
         return f"{sha[:2]}/{sha}"
 
     async def file_downloaded(self, response: Response, request: Request,

@@ -32,10 +32,10 @@ TELNETCONSOLE_ENABLED = False
 
 # Concurrency is bounded by Twitter's quotas, not by the crawler: enough slots that a parked
 # endpoint never starves the others.
-# 32 for the API, 8 more for media downloads (TWITTER_MEDIA_CONCURRENCY), which the media
-# pipeline keeps to their own limit.
-CONCURRENT_REQUESTS = 40
-CONCURRENT_REQUESTS_PER_DOMAIN = 32
+# 64 for the API (the endpoint slots below add up to about that), 8 more for media downloads
+# (TWITTER_MEDIA_CONCURRENCY), which the media pipeline keeps to their own limit.
+CONCURRENT_REQUESTS = 72
+CONCURRENT_REQUESTS_PER_DOMAIN = 64
 DOWNLOAD_DELAY = 0
 # Scrapy starts this many tasks per answer to run its items through the pipelines; ours are
 # quick and synchronous until a batch is written, so the default 100 only costs CPU (measured:
@@ -59,15 +59,17 @@ DOWNLOAD_HANDLERS = {
 # One downloader slot per endpoint (set in meta by the API module): an endpoint parked for its
 # rate limit holds at most its own slots, never all of CONCURRENT_REQUESTS.
 DOWNLOAD_SLOTS = {
-    "statuses/user_timeline": {"concurrency": 16, "delay": 0, "jitter": 0},
-    "users/lookup": {"concurrency": 4, "delay": 0, "jitter": 0},
+    # Within the quotas, time is latency: 500 timelines at 150 ms take 2.4 s 32 at a time
+    # (the least the quotas allow for the realistic world of BENCHMARKS.md is 2.55 s).
+    "statuses/user_timeline": {"concurrency": 32, "delay": 0, "jitter": 0},
+    "users/lookup": {"concurrency": 16, "delay": 0, "jitter": 0},
     "users/show": {"concurrency": 2, "delay": 0, "jitter": 0},
     "followers/list": {"concurrency": 2, "delay": 0, "jitter": 0},
     "friends/list": {"concurrency": 2, "delay": 0, "jitter": 0},
     "followers/ids": {"concurrency": 2, "delay": 0, "jitter": 0},
     "friends/ids": {"concurrency": 2, "delay": 0, "jitter": 0},
     # API v2
-    "users/tweets": {"concurrency": 16, "delay": 0, "jitter": 0},
+    "users/tweets": {"concurrency": 32, "delay": 0, "jitter": 0},
     "users/by/username": {"concurrency": 2, "delay": 0, "jitter": 0},
     "users/followers": {"concurrency": 2, "delay": 0, "jitter": 0},
     "users/following": {"concurrency": 2, "delay": 0, "jitter": 0},
