@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -15,3 +15,18 @@ def pod_server() -> Iterator[ServerProcess]:
     """One Pod test server for the session; tests keep apart by owner (fresh keys each)."""
     with podserver() as server:
         yield server
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[Callable[..., ServerProcess]]:
+    """Starts an emulator of the test's own (tests change its world), stopped at the end."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str) -> ServerProcess:
+        server = ServerProcess("twitter_crawler.emulator", *args).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

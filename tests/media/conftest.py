@@ -3,7 +3,7 @@ and the store a crawl writes to, once per kind."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,14 +24,6 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
 
 
 @pytest.fixture
-def start_emulator() -> Iterator[Callable[..., ServerProcess]]:
-    started: list[ServerProcess] = []
-
-    def start(*args: str) -> ServerProcess:
-        server = ServerProcess("twitter_crawler.emulator", *WORLD, *args).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+def start_world(start_emulator: Callable[..., ServerProcess]) -> Callable[..., ServerProcess]:
+    """Starts an emulator of :data:`WORLD` (plus the test's own options)."""
+    return lambda *args: start_emulator(*WORLD, *args)

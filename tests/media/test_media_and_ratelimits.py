@@ -34,9 +34,9 @@ def stalling_seed(emulator: ServerProcess, url: str) -> int:
 
 
 def test_parked_api_requests_do_not_wait_for_media(
-    start_emulator: Callable[..., ServerProcess], tmp_path: Path
+    start_world: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    emulator = start_emulator("--quotas", "on", "--window", "4",
+    emulator = start_world("--quotas", "on", "--window", "4",
                               "--quota", "statuses/user_timeline=4",
                               "--media-faults", "0.3", "--media-timeout-delay", "20")
     truth = emulator.get_json(f"/_emulator/truth?handle={HANDLE}&following_tweets=5")["items"]

@@ -65,9 +65,9 @@ def assert_files_stored(target: Target, want: Expected, *, missing: set[tuple[st
 
 
 def test_every_file_stored_once_with_its_edges(
-    start_emulator: Callable[..., ServerProcess], target: Target
+    start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
-    emulator = start_emulator()
+    emulator = start_world()
     want = expected_media(emulator, {"photos", "avatars", "videos"})
     kinds = Counter(kind for kind, _ in want.files)
     assert kinds["Photo"] > 20 and kinds["Video"] > 3, kinds  # the world has all of them
@@ -90,9 +90,9 @@ def test_every_file_stored_once_with_its_edges(
 
 
 def test_rerun_downloads_nothing(
-    start_emulator: Callable[..., ServerProcess], target: Target
+    start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
-    emulator = start_emulator()
+    emulator = start_world()
     first = crawl(emulator, target)
     assert first.returncode == 0, first.log[-3000:]
     before = target.read()
@@ -108,10 +108,10 @@ def test_rerun_downloads_nothing(
 
 
 def test_failed_files_are_counted_and_fetched_by_the_next_run(
-    start_emulator: Callable[..., ServerProcess], target: Target
+    start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
     # A third each of 404, truncated body and a stall longer than the download timeout.
-    emulator = start_emulator("--media-faults", "0.3", "--media-timeout-delay", "4")
+    emulator = start_world("--media-faults", "0.3", "--media-timeout-delay", "4")
     want = expected_media(emulator, {"photos", "avatars", "videos"})
     result = crawl(emulator, target, TWITTER_MEDIA_TIMEOUT="1.5", TWITTER_MEDIA_RETRY_TIMES="0")
     assert result.returncode == 0, result.log[-3000:]
@@ -138,9 +138,9 @@ def test_failed_files_are_counted_and_fetched_by_the_next_run(
 
 
 def test_no_media_when_not_asked(
-    start_emulator: Callable[..., ServerProcess], target: Target
+    start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
-    emulator = start_emulator()
+    emulator = start_world()
     result = crawl(emulator, target, TWITTER_MEDIA="")
     assert result.returncode == 0, result.log[-3000:]
     assert media_log(emulator) == []
@@ -150,10 +150,10 @@ def test_no_media_when_not_asked(
 
 
 def test_videos_only_when_asked_and_then_from_the_store(
-    start_emulator: Callable[..., ServerProcess], target: Target
+    start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
     """The default leaves videos out; turning them on later fetches the stored ones."""
-    emulator = start_emulator()
+    emulator = start_world()
     first = run_crawl(emulator.url, HANDLE, settings={**target.settings(),
                                                       "TWITTER_MEDIA": "photos,avatars"},
                       env={}, timeout=240)
@@ -171,9 +171,9 @@ def test_videos_only_when_asked_and_then_from_the_store(
 
 
 def test_files_over_the_size_cap_are_not_kept(
-    start_emulator: Callable[..., ServerProcess], target: Target
+    start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
-    emulator = start_emulator()
+    emulator = start_world()
     want = expected_media(emulator, {"photos", "avatars"})
     cap = sorted(want.sizes.values())[len(want.sizes) // 2]  # about half the files are larger
     result = crawl(emulator, target, TWITTER_MEDIA="photos,avatars", TWITTER_MEDIA_MAX_BYTES=str(cap))

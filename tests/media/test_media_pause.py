@@ -15,10 +15,10 @@ from tests.support.servers import ServerProcess
 
 
 def test_ctrl_c_during_a_stalled_download_exits_fast_and_the_resume_completes(
-    start_emulator: Callable[..., ServerProcess], tmp_path: Path
+    start_world: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     # The account's own picture stalls for two minutes; the crawl would wait that long for it.
-    emulator = start_emulator("--media-faults", "0.3", "--media-timeout-delay", "120")
+    emulator = start_world("--media-faults", "0.3", "--media-timeout-delay", "120")
     truth = emulator.get_json(f"/_emulator/truth?handle={HANDLE}&following_tweets=5")["items"]
     me = next(i for i in truth if i["type"] == "Account" and i.get("isMe"))
     own_picture = avatar_original(me["avatarUrl"])
