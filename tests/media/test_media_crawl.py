@@ -87,6 +87,9 @@ def test_every_file_stored_once_with_its_edges(
     assert set(asked) == {url for url, _ in want.files.values()}
     assert stat(result.log, "twitter/media/downloaded") == len(asked)
     assert "media " in result.log and " downloaded (" in result.log  # the summary's line
+    api = [r for r in emulator.get_json("/_emulator/log")["requests"] if not r["media"]]
+    assert f"requests  {len(api)} to the API (" in result.log
+    assert f", {len(log)} for media files" in result.log
 
 
 def test_rerun_downloads_nothing(

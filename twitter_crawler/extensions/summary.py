@@ -65,10 +65,14 @@ class SummaryExtension:
             skipped.append(f"{stats['twitter/spider/skipped_objects']:,} unreadable objects")
         lines.append(f"  skipped   {', '.join(skipped) if skipped else 'nothing'}")
         waited = stats.get("twitter/ratelimit/wait_seconds", 0.0)
+        # Every attempt sent to the API is signed (or carries the bearer token); the rest of
+        # the downloads are media files.
+        api = stats.get("twitter/oauth/signed", 0) + stats.get("twitter/oauth/bearer", 0)
+        media = stats.get("downloader/request_count", 0) - api
         lines.append(
-            f"  requests  {stats.get('downloader/request_count', 0):,} "
+            f"  requests  {api:,} to the API "
             f"({stats.get('twitter/ratelimit/parked', 0):,} parked for rate limits, "
-            f"{waited:,.0f}s waiting)"
+            f"{waited:,.0f}s waiting)" + (f", {media:,} for media files" if media > 0 else "")
         )
         lines.append(f"  stored in {stats.get('twitter/store/where', 'nowhere (no store)')}")
         return "\n".join(lines)
