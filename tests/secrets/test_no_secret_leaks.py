@@ -21,6 +21,7 @@ are searched for every secret, raw and URL-encoded.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import signal
@@ -150,8 +151,9 @@ def crawl_store(out: Path, name: str, api_url: str, store: dict[str, str],
     """Interrupted while parked, then resumed to the end; both at DEBUG, with a JOBDIR. Returns
     their outputs."""
     jobdir = out / f"job-{name}"
+    # Media on: file uploads to the Pod carry the database key in their URL.
     settings = {**store, "JOBDIR": str(jobdir), "LOG_LEVEL": "DEBUG",
-                "TWITTER_CONTACTS_STRATEGY": "list"}
+                "TWITTER_CONTACTS_STRATEGY": "list", "TWITTER_MEDIA": "photos,avatars"}
     env = CREDENTIAL_SETTINGS if via_env else {}
     if not via_env:
         settings.update(CREDENTIAL_SETTINGS)
@@ -177,6 +179,7 @@ def crawl_store(out: Path, name: str, api_url: str, store: dict[str, str],
     assert second.wait() == 0, second.log[-3000:]
     assert "Resuming crawl" in second.log
     assert read_jsonl(out / f"{name}-2.jsonl"), "nothing exported"
+    assert re.search(r"'twitter/media/downloaded': [1-9]", first.log + second.log), "no media"
     outputs = {}
     for run in (first, second):
         outputs[run.stdout_path.name] = run.stdout_path.read_text(encoding="utf-8")
