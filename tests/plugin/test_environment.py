@@ -106,12 +106,13 @@ def test_config_becomes_arguments_and_settings() -> None:
     got = read_config(config(handle="@jack", parts=["user", "timeline"], limit=10,
                              following_tweets="3", api_url="http://127.0.0.1:8080",
                              consumer_key="ck", consumer_secret="cs", access_token="at",
-                             access_secret="as"))
+                             access_secret="as", media="photos,avatars,videos"))
     assert got.arguments == {"handle": "@jack", "parts": "user,timeline", "limit": "10",
                              "following_tweets": "3"}
     assert got.settings == {"TWITTER_API_URL": "http://127.0.0.1:8080",
                             "TWITTER_CONSUMER_KEY": "ck", "TWITTER_CONSUMER_SECRET": "cs",
-                            "TWITTER_ACCESS_TOKEN": "at", "TWITTER_ACCESS_SECRET": "as"}
+                            "TWITTER_ACCESS_TOKEN": "at", "TWITTER_ACCESS_SECRET": "as",
+                            "TWITTER_MEDIA": "photos,avatars,videos"}
     assert sorted(got.secrets()) == ["as", "at", "cs"]
     assert "cs" not in repr(got)
     # pymemri stores the config as a JSON string; an object is fine too.
@@ -129,6 +130,7 @@ def test_config_becomes_arguments_and_settings() -> None:
         (config(handle="jack", api_url="ftp://x"), "api_url must be an http(s):// URL"),
         (config(handle="jack", consumer_secret=""), "consumer_secret must be a non-empty string"),
         ({"id": "r", "config": "[]"}, "is not a JSON object"),
+        (config(handle="jack", media="photos,gifs"), "media: TWITTER_MEDIA='photos,gifs': gifs is not one of"),
     ],
 )
 def test_bad_configs(run: dict[str, Any], message: str) -> None:

@@ -12,8 +12,9 @@
 =====================  =========================================================================
 
 The config (:data:`CONFIG_KEYS`): ``handle`` (required), ``parts``, ``limit``,
-``following_tweets`` (the spider's arguments), and optionally ``api_url`` and the four Twitter
-credentials, ``consumer_key``, ``consumer_secret``, ``access_token``, ``access_secret``.
+``following_tweets`` (the spider's arguments), and optionally ``api_url``, the four Twitter
+credentials, ``consumer_key``, ``consumer_secret``, ``access_token``, ``access_secret``, and
+``media`` (``TWITTER_MEDIA``: ``"photos,avatars,videos"``, or ``"none"``).
 Credentials can come instead from the container's ``TWITTER_*`` environment variables.
 
 Every problem is a :class:`PluginConfigError` whose message is one line that names the variable
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from twitter_crawler.pipelines.media import parse_kinds
 from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
 
 ADDRESS = "POD_FULL_ADDRESS"
@@ -49,6 +51,7 @@ SETTING_KEYS = {
     "consumer_secret": "TWITTER_CONSUMER_SECRET",
     "access_token": "TWITTER_ACCESS_TOKEN",
     "access_secret": "TWITTER_ACCESS_SECRET",
+    "media": "TWITTER_MEDIA",
 }
 CONFIG_KEYS = (*ARGUMENT_KEYS, *SETTING_KEYS)
 #: Config values that are secrets (masked in every log line of the plugin's process).
@@ -225,6 +228,11 @@ def read_config(run: Mapping[str, Any]) -> RunConfig:
         if not isinstance(value, str) or not value:
             raise PluginConfigError(f"{where}: {key} must be a non-empty string")
         settings[setting] = value
+    if "TWITTER_MEDIA" in settings:
+        try:
+            parse_kinds(settings["TWITTER_MEDIA"])
+        except ValueError as exc:
+            raise PluginConfigError(f"{where}: media: {exc}") from None
     if "TWITTER_API_URL" in settings:
         parts = urlsplit(settings["TWITTER_API_URL"])
         if parts.scheme not in ("http", "https") or not parts.hostname:
