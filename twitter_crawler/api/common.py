@@ -1,7 +1,7 @@
-"""Helpers shared by the API modules of every version: bodies, defensive field access, dates
-and tweet sources.
+"""Helpers shared by the API modules of every version: bodies, defensive field access, dates,
+tweet sources, and the collector a parse gathers its items in.
 
-Pure functions, no Scrapy. They never raise on odd input (but :func:`load_json` on a body that
+Pure functions (and one plain class), no Scrapy. They never raise on odd input (but :func:`load_json` on a body that
 is not JSON): what cannot be converted is ``None``.
 """
 
@@ -15,10 +15,11 @@ from typing import Any
 import orjson
 
 from twitter_crawler.exceptions import MalformedPayload
+from twitter_crawler.items import Edge, ref
 
 __all__ = [
-    "as_bool", "as_dict", "as_id", "as_int", "as_list", "as_str", "load_json",
-    "source_name", "to_iso_utc", "unescape",
+    "Collector", "as_bool", "as_dict", "as_id", "as_int", "as_list", "as_str", "load_json",
+    "source_name", "text_excerpt", "to_iso_utc", "unescape",
 ]
 
 
@@ -133,3 +134,56 @@ def unescape(value: object) -> str | None:
     if type(value) is not str:
         return None
     return html.unescape(value)
+
+
+# Bodies and parses
+
+
+def text_excerpt(body: bytes | str, limit: int = 200) -> str:
+    """A short, one-line excerpt of a non-JSON error body: its HTML title, else its start."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    lower = text.lower()
+    start = lower.find("<title>")
+    if start != -1:
+        end = lower.find("</title>", start)
+        if end != -1:
+            return " ".join(text[start + 7 : end].split())[:limit]
+    return " ".join(text[: limit * 4].split())[:limit]
+
+
+class Collector:
+    """Items of one parse (either API version), bucketed so that nodes come before edges, each
+    key once."""
+
+    __slots__ = ("accounts", "tweets", "media", "edges", "_index", "_edge_keys")
+
+    def __init__(self) -> None:
+        self.accounts: list[Any] = []
+        self.tweets: list[Any] = []
+        self.media: list[Any] = []
+        self.edges: list[Edge] = []
+        self._index: dict[tuple[str, str], Any] = {}
+        self._edge_keys: set[tuple[str, str, str, str]] = set()
+
+    def add(self, bucket: list[Any], key: tuple[str, str], item: Any) -> None:
+        old = self._index.get(key)
+        if old is None:
+            self._index[key] = item
+            bucket.append(item)
+            return
+        for name in item.__slots__:
+            value = getattr(item, name)
+            if value is not None:
+                setattr(old, name, value)
+
+    def has(self, key: tuple[str, str]) -> bool:
+        return key in self._index
+
+    def edge(self, name: str, source: dict[str, str], target_type: str, target: str) -> None:
+        key = (name, source["externalId"], target_type, target)
+        if key not in self._edge_keys:
+            self._edge_keys.add(key)
+            self.edges.append(Edge(name, source, ref(target_type, target)))
+
+    def items(self) -> list[Any]:
+        return self.accounts + self.tweets + self.media + self.edges

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twitter_crawler.api.common import (
+    Collector,
     as_bool as _bool,
     as_dict as _d,
     as_id as _id,
@@ -32,11 +33,12 @@ from twitter_crawler.api.common import (
     as_str as _s,
     load_json,
     source_name,
+    text_excerpt,
     to_iso_utc,
     unescape,
 )
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
-from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
+from twitter_crawler.items import Account, Photo, Tweet, Video, Website, ref
 
 __all__ = [
     "UsersPage",
@@ -150,7 +152,7 @@ def _error_from_body(status: int, body: bytes | str) -> TwitterAPIError:
     try:
         payload = json.loads(body)
     except (ValueError, TypeError):
-        return TwitterAPIError(status, (), _text_excerpt(body))
+        return TwitterAPIError(status, (), text_excerpt(body))
     codes: list[int] = []
     messages: list[str] = []
     if type(payload) is dict:
@@ -175,17 +177,6 @@ def _error_from_body(status: int, body: bytes | str) -> TwitterAPIError:
     elif type(payload) is str:
         messages.append(payload)
     return TwitterAPIError(status, tuple(codes), "; ".join(messages))
-
-
-def _text_excerpt(body: bytes | str, limit: int = 200) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    lower = text.lower()
-    start = lower.find("<title>")
-    if start != -1:
-        end = lower.find("</title>", start)
-        if end != -1:
-            return " ".join(text[start + 7 : end].split())[:limit]
-    return " ".join(text[: limit * 4].split())[:limit]
 
 
 def check_error(status: int, body: bytes) -> None:
@@ -311,40 +302,6 @@ def parse_lookup(
 # Tweets
 
 
-class _Collector:
-    """Items of one parse, bucketed so that nodes come before edges, each key once."""
-
-    __slots__ = ("accounts", "tweets", "media", "edges", "_index", "_edge_keys")
-
-    def __init__(self) -> None:
-        self.accounts: list[Any] = []
-        self.tweets: list[Any] = []
-        self.media: list[Any] = []
-        self.edges: list[Edge] = []
-        self._index: dict[tuple[str, str], Any] = {}
-        self._edge_keys: set[tuple[str, str, str, str]] = set()
-
-    def add(self, bucket: list[Any], key: tuple[str, str], item: Any) -> None:
-        old = self._index.get(key)
-        if old is None:
-            self._index[key] = item
-            bucket.append(item)
-            return
-        for name in item.__slots__:  # the same object seen again in one payload: merge
-            value = getattr(item, name)
-            if value is not None:
-                setattr(old, name, value)
-
-    def edge(self, name: str, source: dict[str, str], target_type: str, target: str) -> None:
-        key = (name, source["externalId"], target_type, target)
-        if key not in self._edge_keys:
-            self._edge_keys.add(key)
-            self.edges.append(Edge(name, source, ref(target_type, target)))
-
-    def items(self) -> list[Any]:
-        return self.accounts + self.tweets + self.media + self.edges
-
-
 def _full_text(obj: Any) -> str | None:
     text = obj.get("full_text")
     if type(text) is not str:
@@ -355,7 +312,7 @@ def _full_text(obj: Any) -> str | None:
 
 
 def _parse_media(
-    tid: str, tweet_ref: dict[str, str], media: Any, c: _Collector, skipped: list[str]
+    tid: str, tweet_ref: dict[str, str], media: Any, c: Collector, skipped: list[str]
 ) -> None:
     for m in media:
         if type(m) is not dict:
@@ -395,7 +352,7 @@ def _parse_media(
 
 
 def _status(
-    obj: Any, me_id: str | None, c: _Collector, skipped: list[str], depth: int, what: str
+    obj: Any, me_id: str | None, c: Collector, skipped: list[str], depth: int, what: str
 ) -> str | None:
     """Adds one status and everything it embeds to ``c``; its id, or ``None`` if it was skipped."""
     if type(obj) is not dict:
@@ -512,7 +469,7 @@ def parse_tweet(
     to ``skipped`` when a list is given.
     """
     reasons: list[str] = [] if skipped is None else skipped
-    c = _Collector()
+    c = Collector()
     if _status(obj, me_id, c, reasons, 0, "status") is None:
         raise MalformedPayload(reasons[-1])
     return c.items()
@@ -522,7 +479,7 @@ def parse_timeline(payload: Any, *, me_id: str | None = None) -> TimelinePage:
     """A ``statuses/user_timeline`` page: a list of statuses, in ``extended`` or ``compat`` mode."""
     if type(payload) is not list:
         raise MalformedPayload(f"expected a list of statuses, got {_describe(payload)}")
-    c = _Collector()
+    c = Collector()
     skipped: list[str] = []
     tweet_ids: list[str] = []
     for index, obj in enumerate(payload):

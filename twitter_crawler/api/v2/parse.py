@@ -75,6 +75,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twitter_crawler.api.common import (
+    Collector,
     as_bool as _bool,
     as_dict as _d,
     as_id as _id,
@@ -83,11 +84,12 @@ from twitter_crawler.api.common import (
     as_str as _s,
     load_json,
     source_name,
+    text_excerpt,
     to_iso_utc,
     unescape,
 )
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
-from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
+from twitter_crawler.items import Account, Photo, Tweet, Video, Website, ref
 
 __all__ = [
     "Problem",
@@ -282,23 +284,12 @@ def _error_from_body(status: int, body: bytes | str) -> ProblemError:
     try:
         payload = json.loads(body)
     except (ValueError, TypeError):
-        return ProblemError(status, [], _text_excerpt(body))
+        return ProblemError(status, [], text_excerpt(body))
     problems = problems_of(payload, status)
     if not problems:
         text = payload if type(payload) is str else ""
         return ProblemError(status, [], text)
     return ProblemError(status, problems)
-
-
-def _text_excerpt(body: bytes | str, limit: int = 200) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    lower = text.lower()
-    start = lower.find("<title>")
-    if start != -1:
-        end = lower.find("</title>", start)
-        if end != -1:
-            return " ".join(text[start + 7 : end].split())[:limit]
-    return " ".join(text[: limit * 4].split())[:limit]
 
 
 def check_error(status: int, body: bytes) -> None:
@@ -497,43 +488,6 @@ def parse_users_page(payload: Any, *, me_id: str | None = None) -> UsersPage:
 # Tweets
 
 
-class _Collector:
-    """Items of one parse, bucketed so that nodes come before edges, each key once."""
-
-    __slots__ = ("accounts", "tweets", "media", "edges", "_index", "_edge_keys")
-
-    def __init__(self) -> None:
-        self.accounts: list[Any] = []
-        self.tweets: list[Any] = []
-        self.media: list[Any] = []
-        self.edges: list[Edge] = []
-        self._index: dict[tuple[str, str], Any] = {}
-        self._edge_keys: set[tuple[str, str, str, str]] = set()
-
-    def add(self, bucket: list[Any], key: tuple[str, str], item: Any) -> None:
-        old = self._index.get(key)
-        if old is None:
-            self._index[key] = item
-            bucket.append(item)
-            return
-        for name in item.__slots__:
-            value = getattr(item, name)
-            if value is not None:
-                setattr(old, name, value)
-
-    def has(self, key: tuple[str, str]) -> bool:
-        return key in self._index
-
-    def edge(self, name: str, source: dict[str, str], target_type: str, target: str) -> None:
-        key = (name, source["externalId"], target_type, target)
-        if key not in self._edge_keys:
-            self._edge_keys.add(key)
-            self.edges.append(Edge(name, source, ref(target_type, target)))
-
-    def items(self) -> list[Any]:
-        return self.accounts + self.tweets + self.media + self.edges
-
-
 class _Includes:
     """``includes`` indexed by id/key. With ``restrict``, only what the given data tweets
     reference (their expansions), as the API would have answered for those tweets alone."""
@@ -614,7 +568,7 @@ def _refs(obj: Any) -> dict[str, str]:
     return out
 
 
-def _author(obj: Any, tid: str, inc: _Includes, me_id: str | None, c: _Collector,
+def _author(obj: Any, tid: str, inc: _Includes, me_id: str | None, c: Collector,
             skipped: list[str]) -> str | None:
     author_id = _id(obj.get("author_id"))
     if author_id is None:
@@ -632,7 +586,7 @@ def _author(obj: Any, tid: str, inc: _Includes, me_id: str | None, c: _Collector
     return account.externalId
 
 
-def _parse_media(tid: str, tweet_ref: dict[str, str], keys: Any, inc: _Includes, c: _Collector,
+def _parse_media(tid: str, tweet_ref: dict[str, str], keys: Any, inc: _Includes, c: Collector,
                  skipped: list[str]) -> None:
     for key in keys:
         m = inc.media.get(key) if type(key) is str else None
@@ -667,7 +621,7 @@ def _parse_media(tid: str, tweet_ref: dict[str, str], keys: Any, inc: _Includes,
 
 
 def _entities(obj: Any, tid: str, tweet_ref: dict[str, str], refs: dict[str, str],
-              inc: _Includes, c: _Collector, skipped: list[str]) -> None:
+              inc: _Includes, c: Collector, skipped: list[str]) -> None:
     entities = _d(obj.get("entities"))
     for mention in _l(entities.get("mentions")):
         if type(mention) is not dict:
@@ -701,7 +655,7 @@ def _entities(obj: Any, tid: str, tweet_ref: dict[str, str], refs: dict[str, str
         c.edge("link", tweet_ref, "Website", url)
 
 
-def _tweet(obj: Any, inc: _Includes, me_id: str | None, c: _Collector, skipped: list[str],
+def _tweet(obj: Any, inc: _Includes, me_id: str | None, c: Collector, skipped: list[str],
            data: bool, what: str) -> str | None:
     """Adds one tweet (and, for a data tweet, what it references) to ``c``; its id or None."""
     if type(obj) is not dict:
@@ -780,7 +734,7 @@ def parse_tweet(
     no ``id``); what it references that cannot be imported is left out, with reasons appended
     to ``skipped`` when a list is given."""
     reasons: list[str] = [] if skipped is None else skipped
-    c = _Collector()
+    c = Collector()
     inc = _Includes(includes, [obj], restrict=False)
     if _tweet(obj, inc, me_id, c, reasons, True, "tweet") is None:
         raise MalformedPayload(reasons[-1])
@@ -806,7 +760,7 @@ def parse_timeline(
     if restrict:
         tweets = tweets[: max(0, limit)]  # type: ignore[operator]
     inc = _Includes(payload.get("includes"), tweets, restrict)
-    c = _Collector()
+    c = Collector()
     skipped: list[str] = []
     tweet_ids: list[str] = []
     for index, obj in enumerate(tweets):
