@@ -24,6 +24,7 @@ from twitter_crawler.plugin.environment import (
     PodEnvironment,
 )
 from twitter_crawler.plugin.logmask import mask
+from twitter_crawler.stores.podhttp import TimeoutSession, socket_options_kept
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,6 @@ def _pymemri() -> tuple[Any, Any]:
             "the plugin needs pymemri: install the project with its extra, pip install '.[pod]'"
         ) from None
     return PodAPI, PodError
-
-
-class _TimeoutSession(requests.Session):
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(*args, **kwargs)
 
 
 class PluginRunReporter:
@@ -83,10 +74,7 @@ class PluginRunReporter:
         ``PodClient()`` would GET the Pod without a timeout."""
         if self._api is not None:
             return self._api
-        from urllib3.connection import HTTPConnection
-
-        options = list(HTTPConnection.default_socket_options)
-        try:
+        with socket_options_kept():
             api = self._pod_api(
                 database_key=None,
                 owner_key=self.env.owner_key,
@@ -94,12 +82,8 @@ class PluginRunReporter:
                 auth_json=self.env.auth_json,
                 verbose=False,
             )
-        finally:
-            # PodAPI appends its keep-alive options to a process-wide list on every client.
-            extra = [o for o in HTTPConnection.default_socket_options if o not in options]
-            HTTPConnection.default_socket_options = options + list(dict.fromkeys(extra))
         api.session.close()
-        api.session = _TimeoutSession(self.timeout)
+        api.session = TimeoutSession(self.timeout)
         self._api = api
         return api
 

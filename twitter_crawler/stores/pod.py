@@ -61,6 +61,7 @@ from twitter_crawler.stores.base import (
     WriteResult,
 )
 from twitter_crawler.stores.ids import pod_id
+from twitter_crawler.stores.podhttp import TimeoutSession, socket_options_kept
 from twitter_crawler.stores.records import (
     BadBatch,
     Key,
@@ -104,7 +105,6 @@ _pymemri_api, _pymemri_client = _import_pymemri()
 import requests  # noqa: E402 (a dependency of pymemri)
 from pydantic import ValidationError  # noqa: E402
 from pymemri.data.schema import Item, SchemaMeta  # noqa: E402
-from urllib3.connection import HTTPConnection  # noqa: E402
 
 PodAPIError = _pymemri_api.PodError
 PodClient = _pymemri_client.PodClient
@@ -240,18 +240,6 @@ def page_id(page: Page) -> str:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-class _TimeoutSession(requests.Session):
-    """pymemri's requests carry no timeout: a Pod that stops answering would hang the crawl."""
-
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(*args, **kwargs)
 
 
 class _KeyFilter(logging.Filter):
@@ -424,29 +412,25 @@ class PodStore(Store):
             for name in _HTTP_LOGGERS:
                 logging.getLogger(name).addFilter(self._key_filter)
             url = urlunsplit(urlsplit(self._raw_url)._replace(query="", fragment=""))
-            session = _TimeoutSession(self._timeout)
+            session = TimeoutSession(self._timeout)
             # PodClient's constructor GETs the URL without a timeout: check first that it answers.
             try:
                 session.get(f"{url}/version")
             except requests.RequestException as exc:
                 session.close()
                 raise self._error(exc, "opening") from None
-            options = list(HTTPConnection.default_socket_options)
             try:
-                client = PodClient(
-                    url=url,
-                    owner_key=self._owner_key,
-                    database_key=self._database_key,
-                    create_account=False,
-                    auth_json=self._auth_json,
-                )
+                with socket_options_kept():
+                    client = PodClient(
+                        url=url,
+                        owner_key=self._owner_key,
+                        database_key=self._database_key,
+                        create_account=False,
+                        auth_json=self._auth_json,
+                    )
             except (PodAPIError, requests.RequestException, ValueError) as exc:
                 session.close()
                 raise self._error(exc, "opening") from None
-            finally:
-                # PodAPI appends its keep-alive options to a process-wide list on every client.
-                extra = [o for o in HTTPConnection.default_socket_options if o not in options]
-                HTTPConnection.default_socket_options = options + list(dict.fromkeys(extra))
             client.api.session.close()
             client.api.session = session
             try:

@@ -1,0 +1,35 @@
+"""HTTP details of talking to a Pod through pymemri, shared by the Pod store and the plugin's
+PluginRun reporter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from urllib3.connection import HTTPConnection
+
+
+class TimeoutSession(requests.Session):
+    """pymemri's requests carry no timeout: a Pod that stops answering would hang the crawl."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(*args, **kwargs)
+
+
+@contextmanager
+def socket_options_kept() -> Iterator[None]:
+    """Around building a pymemri ``PodAPI``/``PodClient``: it appends its keep-alive options to
+    urllib3's process-wide list on every client; keep each of them once."""
+    options = list(HTTPConnection.default_socket_options)
+    try:
+        yield
+    finally:
+        extra = [o for o in HTTPConnection.default_socket_options if o not in options]
+        HTTPConnection.default_socket_options = options + list(dict.fromkeys(extra))
