@@ -31,6 +31,7 @@ import logging
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -252,32 +253,30 @@ class PodServer:
         return _json({})
 
     async def upload_file(self, request: web.Request) -> web.Response:
-        try:
-            owner = self._owner(request)
-            key = request.match_info["dbkey"]
-            if not KEY_RE.match(key):
+        def key() -> str:
+            dbkey = request.match_info["dbkey"]
+            if not KEY_RE.match(dbkey):
                 raise PodError(401, "databaseKey must be 64 hexadecimal characters")
-            data = await request.read()
-            if self._fault():
-                raise PodError(500, "Injected fault: the Pod refuses writes (--fail-writes)")
-            with self.storage.transaction():
-                self.storage.check_owner(owner, key)
-                self.storage.upload_file(owner, request.match_info["sha"], data)
-        except PodError as exc:
-            self._count("upload_file", exc.status)
-            return _error(exc.status, exc.message)
-        self._count("upload_file", 200)
-        return _json(None)
+            return dbkey
+
+        return await self._upload(request, key)
 
     async def upload_file_b(self, request: web.Request) -> web.Response:
         """``upload_file`` for plugins: the auth JSON, URL-encoded, in place of the key."""
-        try:
-            owner = self._owner(request)
+
+        def key() -> str:
             try:
                 auth = json.loads(unquote(request.match_info["auth"]))
             except ValueError:
                 raise PodError(401, "The auth in the URL is not JSON") from None
-            key = self._database_key(request.match_info["owner"], auth)
+            return self._database_key(request.match_info["owner"], auth)
+
+        return await self._upload(request, key)
+
+    async def _upload(self, request: web.Request, database_key: Callable[[], str]) -> web.Response:
+        try:
+            owner = self._owner(request)
+            key = database_key()
             data = await request.read()
             if self._fault():
                 raise PodError(500, "Injected fault: the Pod refuses writes (--fail-writes)")
