@@ -184,30 +184,14 @@ class Emulator:
         quota = self.quotas.take(claimed, endpoint)
         if not quota.allowed:
             return self._respond(entry, 429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, quota)
-        fault, detail = self.faults.decide(request.method, path, api_params)
-        if self.faults.latency > 0:
-            await asyncio.sleep(self.faults.latency)
-        if fault == FIVE_XX:
-            status, ctype, body = self.faults.server_error(detail)
-            entry["fault"] = fault
-            return self._respond(entry, status, body, quota, content_type=ctype)
-        if fault == DROP:
-            # Close the connection without a byte of response, as a reset connection looks.
-            entry["fault"] = fault
-            self.log.add(entry)
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=204)  # never reaches the client
-        self._token = claimed
-        try:
-            payload: Any = route[1](params)
-            status = 200
-        except ApiError as err:
-            status, payload = err.status, err.body
-        if fault == TRUNCATE:
-            entry["fault"] = fault
-            return await self._truncated(request, entry, status, self.dumps(payload), quota, detail)
-        return self._respond(entry, status, payload, quota)
+        def answer() -> tuple[int, Any]:
+            self._token = claimed
+            try:
+                return 200, route[1](params)
+            except ApiError as err:
+                return err.status, err.body
+
+        return await self._serve(request, entry, path, api_params, quota, answer, "1.1")
 
     # -- /2 -----------------------------------------------------------------------------------
 
@@ -266,28 +250,42 @@ class Emulator:
         quota = self.quotas.take(key, endpoint, app)
         if not quota.allowed:
             return self._respond(entry, 429, TOO_MANY_REQUESTS, quota, PROBLEM_TYPE)
+        v2 = self.v2
+
+        def answer() -> tuple[int, Any]:
+            try:
+                return 200, v2.call(endpoint, matched[2], params)
+            except V2Error as err:
+                return err.status, err.body
+
+        return await self._serve(request, entry, path, api_params, quota, answer, "2")
+
+    async def _serve(self, request: web.Request, entry: dict[str, Any], path: str,
+                     api_params: list[tuple[str, str]], quota: QuotaState,
+                     answer: Callable[[], tuple[int, Any]], api: str) -> web.StreamResponse:
+        """The answer of an authorized, counted request, with the faults ``--seed`` picks for
+        it: added latency, a 5xx, a dropped connection or a truncated body."""
         fault, detail = self.faults.decide(request.method, path, api_params)
         if self.faults.latency > 0:
             await asyncio.sleep(self.faults.latency)
         if fault == FIVE_XX:
-            status, ctype, body = self.faults.server_error(detail, api="2")
+            status, ctype, body = self.faults.server_error(detail, api=api)
             entry["fault"] = fault
             return self._respond(entry, status, body, quota, content_type=ctype)
         if fault == DROP:
+            # Close the connection without a byte of response, as a reset connection looks.
             entry["fault"] = fault
             self.log.add(entry)
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=204)  # never reaches the client
-        try:
-            payload: Any = self.v2.call(endpoint, matched[2], params)
-            status = 200
-        except V2Error as err:
-            status, payload = err.status, err.body
+        status, payload = answer()
         if fault == TRUNCATE:
             entry["fault"] = fault
             return await self._truncated(request, entry, status, self.dumps(payload), quota, detail)
-        return self._respond(entry, status, payload, quota, JSON_TYPE if status < 300 else PROBLEM_TYPE)
+        # /2 answers errors as problem JSON
+        content_type = PROBLEM_TYPE if api == "2" and status >= 300 else JSON_TYPE
+        return self._respond(entry, status, payload, quota, content_type)
 
     def rewrite(self, body: bytes) -> bytes:
         """Serialized JSON with media URLs pointing where this emulator serves them (``--media``)."""
