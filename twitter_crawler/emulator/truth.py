@@ -69,6 +69,24 @@ def _edge(name: str, src_type: str, src: str, dst_type: str, dst: str) -> dict[s
     return to_dict(Edge(name=name, source=ref(src_type, src), target=ref(dst_type, dst)))
 
 
+
+def _media_items(t: TweetModel, tid: str) -> Iterator[dict[str, Any]]:
+    """A tweet's Photos and Videos with their edges, as either API version imports them."""
+    for media in t.media:
+        mid = str(media.id)
+        if media.kind == "photo":
+            # width/height: the original size (sizes.large and original_info agree here)
+            yield to_dict(Photo(externalId=mid, url=media.url_https, width=media.width, height=media.height))
+            yield _edge("photo", "Tweet", tid, "Photo", mid)
+        else:
+            mp4 = [v for v in media.variants or () if v["content_type"] == "video/mp4"]
+            best = max(mp4, key=lambda v: v.get("bitrate", 0))["url"] if mp4 else None
+            yield to_dict(Video(
+                externalId=mid, url=best, thumbnailUrl=media.url_https,
+                durationMs=media.duration_ms, isGif=media.kind == "animated_gif",
+            ))
+            yield _edge("video", "Tweet", tid, "Video", mid)
+
 class _Collector:
     """Walks tweets and yields their items once each, remembering which accounts they need."""
 
@@ -125,20 +143,7 @@ class _Collector:
                 seen_mentions.add(m.slot)
                 self.mentioned.add(m.slot)
                 yield _edge("mention", "Tweet", tid, "Account", str(w.user_id(m.slot)))
-        for media in t.media:
-            mid = str(media.id)
-            if media.kind == "photo":
-                # width/height: the original size (sizes.large and original_info agree here)
-                yield to_dict(Photo(externalId=mid, url=media.url_https, width=media.width, height=media.height))
-                yield _edge("photo", "Tweet", tid, "Photo", mid)
-            else:
-                mp4 = [v for v in media.variants or () if v["content_type"] == "video/mp4"]
-                best = max(mp4, key=lambda v: v.get("bitrate", 0))["url"] if mp4 else None
-                yield to_dict(Video(
-                    externalId=mid, url=best, thumbnailUrl=media.url_https,
-                    durationMs=media.duration_ms, isGif=media.kind == "animated_gif",
-                ))
-                yield _edge("video", "Tweet", tid, "Video", mid)
+        yield from _media_items(t, tid)
         seen_links: set[str] = set()
         for link in t.links:
             if link.expanded in seen_links:
@@ -243,20 +248,7 @@ class _CollectorV2:
         if t.id in self.media_done:
             return
         self.media_done.add(t.id)
-        tid = str(t.id)
-        for media in t.media:
-            mid = str(media.id)
-            if media.kind == "photo":
-                yield to_dict(Photo(externalId=mid, url=media.url_https, width=media.width, height=media.height))
-                yield _edge("photo", "Tweet", tid, "Photo", mid)
-            else:
-                mp4 = [v for v in media.variants or () if v["content_type"] == "video/mp4"]
-                best = max(mp4, key=lambda v: v.get("bitrate", 0))["url"] if mp4 else None
-                yield to_dict(Video(
-                    externalId=mid, url=best, thumbnailUrl=media.url_https,
-                    durationMs=media.duration_ms, isGif=media.kind == "animated_gif",
-                ))
-                yield _edge("video", "Tweet", tid, "Video", mid)
+        yield from _media_items(t, str(t.id))
 
 
 def contacts_in_truth(world: World, slot: int, which: str, limit: int | None) -> list[int]:
