@@ -123,6 +123,13 @@ def _comparable(props: dict[str, Any]) -> dict[str, Any]:
 def assert_store_equals_truth(path: Path, want: dict[Key, dict[str, Any]]) -> None:
     """The store holds exactly the truth, every item with its properties and every edge, once."""
     items, edges = store_items(path)
+    assert_world_equals(items, edges, want)
+
+
+def assert_world_equals(items: dict[Key, dict[str, Any]], edges: list[Key],
+                        want: dict[Key, dict[str, Any]]) -> None:
+    """``items`` and ``edges`` (as a store holds them, twins kept) are exactly the truth ``want``
+    (:func:`~tests.support.crawl.merged`): every item with its properties, every edge once."""
     twins = [e for e, n in Counter(edges).items() if n > 1]
     assert not twins, f"edges stored twice: {twins[:3]}"
     want_items = {k: v for k, v in want.items() if k[0] != "Edge"}
