@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import sleep
 
-from twitter_crawler.downloadermiddlewares.ratelimit import POLL, engine_closing
+from twitter_crawler.closing import POLL, engine_closing
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, sleep
 
+from twitter_crawler.closing import POLL, engine_closing
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -56,26 +58,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# How often a parked request looks at the clock and at the engine (closing?).
-POLL = 0.25
 DEFAULT_WINDOW = 900.0
 #: A ``Date`` header this far (seconds) from the local clock means the clocks disagree.
 CLOCK_SKEW_TOLERANCE = 30.0
 #: A reset this far (seconds) in the past is not a reset but a clock problem.
 PAST_TOLERANCE = 5.0
-
-
-def engine_closing(crawler: Crawler) -> bool:
-    """True once the crawl is closing (Ctrl-C, a fatal error, CLOSESPIDER_*): waiting requests
-    then go back to the scheduler instead of holding the close up. False before the crawl runs."""
-    try:
-        engine = crawler.engine
-    except RuntimeError:  # not started (a component built in a unit test)
-        return False
-    if engine is None:
-        return False
-    slot = getattr(engine, "_slot", None)  # private in Scrapy 2.19; pinned by a test
-    return not engine.running or bool(slot is not None and slot.closing)
 
 
 @dataclass

@@ -49,7 +49,7 @@ from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.downloadermiddlewares.ratelimit import engine_closing
+from twitter_crawler.closing import POLL, engine_closing
 from twitter_crawler.items import Answer, unpack
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.spidermiddlewares.mediabacklog import media_backlog_loaded
@@ -68,8 +68,6 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("photos", "avatars", "videos")
 SLOT = "twitter-media"
-#: Seconds between two looks at whether the crawl is closing, while a file downloads.
-CLOSE_POLL = 0.25
 AVATAR_PREFIX = "avatar:"
 # Twitter's profile picture sizes are a suffix of the file name; without one it is the original.
 _AVATAR_SIZE = re.compile(r"_(normal|bigger|mini|reasonably_small|\d+x\d+)(?=(\.[A-Za-z0-9]+)?$)")
@@ -280,7 +278,7 @@ class MediaPipeline(FilesPipeline):
             download = asyncio.ensure_future(
                 super()._check_media_to_download(request, info, item))
             while not download.done():
-                await asyncio.wait({download}, timeout=CLOSE_POLL)
+                await asyncio.wait({download}, timeout=POLL)
                 if not download.done() and engine_closing(self.crawler):
                     # Ctrl-C must not wait out a slow file (the close waits for every request
                     # in flight): cancelling aborts the download's connection.
