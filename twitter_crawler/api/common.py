@@ -1,8 +1,8 @@
 """Helpers shared by the API modules of every version: bodies, defensive field access, dates,
 tweet sources, and the collector a parse gathers its items in.
 
-Pure functions (and one plain class), no Scrapy. They never raise on odd input (but :func:`load_json` on a body that
-is not JSON): what cannot be converted is ``None``.
+Pure functions (and one plain class), no Scrapy. They never raise on odd input (but
+:func:`load_json` on a body that is not JSON): what cannot be converted is ``None``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from twitter_crawler.exceptions import MalformedPayload
 from twitter_crawler.items import Edge, ref
 
 __all__ = [
-    "Collector", "as_bool", "as_dict", "as_id", "as_int", "as_list", "as_str", "load_json",
-    "source_name", "text_excerpt", "to_iso_utc", "unescape",
+    "Collector", "as_bool", "as_dict", "as_id", "as_int", "as_list", "as_str", "best_mp4",
+    "load_json", "source_name", "text_excerpt", "to_iso_utc", "unescape",
 ]
 
 
@@ -139,6 +139,21 @@ def unescape(value: object) -> str | None:
 # Bodies and parses
 
 
+def best_mp4(variants: Any) -> str | None:
+    """The URL of the highest-bitrate mp4 among a video's variants (v1.1 ``bitrate``, v2
+    ``bit_rate``); the first one when none says its bitrate."""
+    best, best_rate = None, -1
+    for variant in as_list(variants):
+        if type(variant) is not dict or variant.get("content_type") != "video/mp4":
+            continue
+        url = as_str(variant.get("url"))
+        rate = variant.get("bit_rate", variant.get("bitrate"))
+        rate = rate if type(rate) is int else 0
+        if url and (best is None or rate > best_rate):
+            best, best_rate = url, rate
+    return best
+
+
 def text_excerpt(body: bytes | str, limit: int = 200) -> str:
     """A short, one-line excerpt of a non-JSON error body: its HTML title, else its start."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
@@ -184,6 +199,11 @@ class Collector:
         if key not in self._edge_keys:
             self._edge_keys.add(key)
             self.edges.append(Edge(name, source, ref(target_type, target)))
+
+    def medium(self, tweet_ref: dict[str, str], item: Any) -> None:
+        """A Photo or Video of the tweet, with its ``photo``/``video`` edge."""
+        self.add(self.media, (item.type, item.externalId), item)
+        self.edge(item.type.lower(), tweet_ref, item.type, item.externalId)
 
     def items(self) -> list[Any]:
         return self.accounts + self.tweets + self.media + self.edges

@@ -31,6 +31,7 @@ from twitter_crawler.api.common import (
     as_int as _int,
     as_list as _l,
     as_str as _s,
+    best_mp4,
     load_json,
     source_name,
     text_excerpt,
@@ -330,23 +331,12 @@ def _parse_media(
             if width is None or height is None:
                 large = _d(_d(m.get("sizes")).get("large"))
                 width, height = _int(large.get("w")), _int(large.get("h"))
-            c.add(c.media, ("Photo", mid), Photo(mid, image, width, height))
-            c.edge("photo", tweet_ref, "Photo", mid)
+            c.medium(tweet_ref, Photo(mid, image, width, height))
         elif kind == "video" or kind == "animated_gif":
             info = _d(m.get("video_info"))
-            best, best_rate = None, -1
-            for variant in _l(info.get("variants")):
-                if type(variant) is not dict or variant.get("content_type") != "video/mp4":
-                    continue
-                url = _s(variant.get("url"))
-                rate = variant.get("bitrate")
-                rate = rate if type(rate) is int else 0
-                if url and (best is None or rate > best_rate):
-                    best, best_rate = url, rate
             duration = _int(info.get("duration_millis"))
-            video = Video(mid, best, image, duration, kind == "animated_gif")
-            c.add(c.media, ("Video", mid), video)
-            c.edge("video", tweet_ref, "Video", mid)
+            c.medium(tweet_ref, Video(mid, best_mp4(info.get("variants")), image, duration,
+                                      kind == "animated_gif"))
         else:
             skipped.append(f"media {mid} of tweet {tid}: unknown type {kind!r}")
 

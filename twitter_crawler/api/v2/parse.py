@@ -82,6 +82,7 @@ from twitter_crawler.api.common import (
     as_int as _int,
     as_list as _l,
     as_str as _s,
+    best_mp4,
     load_json,
     source_name,
     text_excerpt,
@@ -598,24 +599,13 @@ def _parse_media(tid: str, tweet_ref: dict[str, str], keys: Any, inc: _Includes,
             continue
         kind = m.get("type")
         if kind == "photo":
-            photo = Photo(mid, _s(m.get("url")), _int(m.get("width")), _int(m.get("height")))
-            c.add(c.media, ("Photo", mid), photo)
-            c.edge("photo", tweet_ref, "Photo", mid)
+            c.medium(tweet_ref, Photo(mid, _s(m.get("url")), _int(m.get("width")),
+                                      _int(m.get("height"))))
         elif kind == "video" or kind == "animated_gif":
-            best, best_rate = None, -1
-            for variant in _l(m.get("variants")):
-                if type(variant) is not dict or variant.get("content_type") != "video/mp4":
-                    continue
-                url = _s(variant.get("url"))
-                rate = variant.get("bit_rate", variant.get("bitrate"))
-                rate = rate if type(rate) is int else 0
-                if url and (best is None or rate > best_rate):
-                    best, best_rate = url, rate
             duration = _int(m.get("duration_ms")) if kind == "video" else None
-            video = Video(mid, best, _s(m.get("preview_image_url")), duration,
-                          kind == "animated_gif")
-            c.add(c.media, ("Video", mid), video)
-            c.edge("video", tweet_ref, "Video", mid)
+            c.medium(tweet_ref, Video(mid, best_mp4(m.get("variants")),
+                                      _s(m.get("preview_image_url")), duration,
+                                      kind == "animated_gif"))
         else:
             skipped.append(f"media {mid} of tweet {tid}: unknown type {kind!r}")
 
