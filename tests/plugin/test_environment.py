@@ -127,10 +127,15 @@ def test_config_becomes_arguments_and_settings() -> None:
         (config(handle="jack", since="2020"), "unknown keys since"),
         (config(handle="jack", parts="user,likes"), "unknown part likes"),
         (config(handle="jack", limit=True), "limit must be a string or a number"),
-        (config(handle="jack", api_url="ftp://x"), "api_url must be an http(s):// URL"),
+        (config(handle="jack", api_url="ftp://x"),
+         "api_url: TWITTER_API_URL='ftp://x': must be an http(s)://host URL"),
+        (config(handle="jack", access_secret="two words"),
+         "access_secret: TWITTER_ACCESS_SECRET (value not shown: it is a secret): must be"),
         (config(handle="jack", consumer_secret=""), "consumer_secret must be a non-empty string"),
         ({"id": "r", "config": "[]"}, "is not a JSON object"),
-        (config(handle="jack", media="photos,gifs"), "media: TWITTER_MEDIA='photos,gifs': gifs is not one of"),
+        (config(handle="jack", media="photos,gifs"),
+         "media: TWITTER_MEDIA='photos,gifs': must be a comma list of photos, avatars, videos, or "
+         "empty for no media; gifs is not one of them"),
     ],
 )
 def test_bad_configs(run: dict[str, Any], message: str) -> None:

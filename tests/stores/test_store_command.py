@@ -145,3 +145,13 @@ def test_scrapy_store_usage(store_path: Path) -> None:
     result = scrapy_store("frobnicate", pod_url=f"sqlite:///{store_path}")
     assert result.returncode == 2
     assert "counts, tweets, show" in result.stderr
+
+
+@pytest.mark.parametrize("pod_url", ["ftp://example.org/pod", "sqlite:///"])
+def test_scrapy_store_bad_pod_url_is_a_bad_setting(pod_url: str) -> None:
+    result = scrapy_store("counts", pod_url=pod_url)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"scrapy store: bad setting: POD_URL={pod_url!r}: must be sqlite:///path/to/file "
+        "(the embedded store) or http(s)://host:port (a Pod)\n"
+    )

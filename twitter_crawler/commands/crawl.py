@@ -3,7 +3,8 @@
 Scrapy's own command exits 0 whatever the close reason. An import that stopped on bad
 credentials or an unreachable store must not look like a success to a script or to the Pod, so
 this command (which replaces the built-in one through ``COMMANDS_MODULE``) exits 1 when the
-spider closed for any reason but ``finished``, and 2 with one line when a spider argument is bad.
+spider closed for any reason but ``finished``, and 2 with one line when a spider argument or a
+setting is bad (:mod:`twitter_crawler.settings.check`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from twitter_crawler.settings.check import BadSetting, check_settings
 from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
 
 if TYPE_CHECKING:
@@ -37,6 +39,14 @@ class Command(ScrapyCrawlCommand):
             except BadArgument as exc:
                 print(f"twitter: bad argument: {exc}", file=sys.stderr)  # noqa: T201
                 sys.exit(2)
+        # The settings, with the -s overrides, once for every component: a bad value ends the
+        # run here instead of switching a component off or raising in the middle of start-up.
+        assert self.settings is not None
+        try:
+            check_settings(self.settings)
+        except BadSetting as exc:
+            print(f"twitter: bad setting: {exc}", file=sys.stderr)  # noqa: T201
+            sys.exit(2)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
@@ -58,4 +68,4 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = 1
 
     def short_desc(self) -> str:
-        return "Run a spider; exit 1 unless it finished, 2 on a bad argument"
+        return "Run a spider; exit 1 unless it finished, 2 on a bad argument or setting"

@@ -8,7 +8,8 @@
 
 It reads the store named by ``POD_URL``, as ``scrapy crawl`` does (``-s POD_URL=sqlite:///...``,
 the environment or ``settings_local.py``), and never writes to it, so it can run while a crawl is
-writing. Only the embedded store is supported: a real Pod has its own tools.
+writing. Only the embedded store is supported: a real Pod has its own tools. A ``POD_URL`` that
+is no store address at all is one line and exit status 2, as for ``scrapy crawl``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from twitter_crawler.settings.check import BadSetting, check_settings
 from twitter_crawler.stores.base import StoreConfigError, StoreError
 from twitter_crawler.stores.sqlite import SQLiteStore
 
@@ -91,6 +93,17 @@ class Command(ScrapyCommand):
             metavar="N",
             help="tweets: print at most N tweets, 0 for all (default: 20)",
         )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        # POD_URL only: the one setting this command reads; a bad media or rate-limit setting
+        # must not keep anyone from looking inside the store.
+        try:
+            check_settings(self.settings, ["POD_URL"])
+        except BadSetting as exc:
+            print(f"scrapy store: bad setting: {exc}", file=sys.stderr)  # noqa: T201
+            sys.exit(2)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None

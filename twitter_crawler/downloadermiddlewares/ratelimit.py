@@ -98,14 +98,9 @@ class RateLimitMiddleware:
         s = crawler.settings
         if not s.getbool("TWITTER_RATELIMIT_ENABLED"):
             raise NotConfigured
-        margin = s.getfloat("TWITTER_RATELIMIT_MARGIN")
-        max_wait = s.getfloat("TWITTER_RATELIMIT_MAX_WAIT")
-        if margin < 0 or max_wait <= 0:
-            raise NotConfigured(
-                f"TWITTER_RATELIMIT_MARGIN ({margin!r}) must be 0 or more and "
-                f"TWITTER_RATELIMIT_MAX_WAIT ({max_wait!r}) more than 0"
-            )
-        return cls(crawler, margin, max_wait)
+        # Checked at start-up (twitter_crawler.settings.check): margin >= 0, max_wait > 0.
+        return cls(crawler, s.getfloat("TWITTER_RATELIMIT_MARGIN"),
+                   s.getfloat("TWITTER_RATELIMIT_MAX_WAIT"))
 
     def _closing(self) -> bool:
         return engine_closing(self.crawler)

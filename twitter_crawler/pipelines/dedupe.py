@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import DropItem
 
 from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, item_key, to_dict
 
@@ -45,10 +45,8 @@ class DedupePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        window = crawler.settings.getint("TWITTER_DEDUPE_WINDOW")
-        if window < 1:
-            raise NotConfigured(f"TWITTER_DEDUPE_WINDOW ({window!r}) must be 1 or more")
-        return cls(crawler, window)
+        # At least 1: checked at start-up (twitter_crawler.settings.check).
+        return cls(crawler, crawler.settings.getint("TWITTER_DEDUPE_WINDOW"))
 
     def _remembered(self, key: int) -> int | None:
         found = self.seen.get(key)

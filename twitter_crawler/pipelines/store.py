@@ -34,7 +34,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.exceptions import CloseSpider, DropItem
 from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, to_dict, unpack
@@ -87,16 +87,14 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        # Every value was checked at start-up (twitter_crawler.settings.check).
         s = crawler.settings
-        batch_size = s.getint("POD_BATCH_SIZE")
-        if batch_size < 1:
-            raise NotConfigured(f"POD_BATCH_SIZE ({batch_size!r}) must be 1 or more")
         return cls(
             crawler,
             s.get("POD_URL"),
             s.get("POD_OWNER_KEY") or "",
             s.get("POD_DATABASE_KEY") or "",
-            batch_size,
+            s.getint("POD_BATCH_SIZE"),
             s.getfloat("POD_BATCH_SECONDS"),
             s.getint("POD_RETRY_TIMES"),
             s.getfloat("POD_RETRY_BACKOFF"),

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from twitter_crawler.pipelines.media import parse_kinds
+from twitter_crawler.settings.check import BadSetting, check_value
 from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
 
 ADDRESS = "POD_FULL_ADDRESS"
@@ -227,14 +227,10 @@ def read_config(run: Mapping[str, Any]) -> RunConfig:
             continue
         if not isinstance(value, str) or not value:
             raise PluginConfigError(f"{where}: {key} must be a non-empty string")
-        settings[setting] = value
-    if "TWITTER_MEDIA" in settings:
+        # The rules of the setting it becomes (a secret's value is not shown).
         try:
-            parse_kinds(settings["TWITTER_MEDIA"])
-        except ValueError as exc:
-            raise PluginConfigError(f"{where}: media: {exc}") from None
-    if "TWITTER_API_URL" in settings:
-        parts = urlsplit(settings["TWITTER_API_URL"])
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PluginConfigError(f"{where}: api_url must be an http(s):// URL")
+            check_value(setting, value)
+        except BadSetting as exc:
+            raise PluginConfigError(f"{where}: {key}: {exc}") from None
+        settings[setting] = value
     return RunConfig(arguments=arguments, settings=settings)

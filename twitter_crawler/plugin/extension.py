@@ -59,8 +59,9 @@ class PluginRunExtension:
     def from_crawler(cls, crawler: Crawler) -> Self:
         if _reporter is None:
             raise NotConfigured
+        # More than 0: checked at start-up (twitter_crawler.settings.check).
         interval = crawler.settings.getfloat("POD_PLUGIN_PROGRESS_INTERVAL", INTERVAL)
-        ext = cls(crawler, _reporter, interval if interval > 0 else INTERVAL)
+        ext = cls(crawler, _reporter, interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)

@@ -13,8 +13,10 @@ arguments come from the PluginRun's config, never from the command line. Setting
 come from ``TWITTER_*``/``POD_*`` environment variables, as for any crawl.
 
 Exit status: 0 when the import finished; 1 when it did not (the PluginRun says why); 2 with one
-line on standard error when the environment or the config is missing or malformed (1, with one
-line, when the PluginRun's config has to be read from the Pod and cannot be).
+line on standard error (and the same in the PluginRun's ``error``, when the Pod can be reached)
+when the environment, the config or a setting (:mod:`twitter_crawler.settings.check`) is
+missing or malformed (1, with one line, when the PluginRun's config has to be read from the Pod
+and cannot be).
 
 No secret of the environment or the config reaches the command line, the logs (at any level:
 see :mod:`.logmask`), the stats or the PluginRun.
@@ -22,6 +24,7 @@ see :mod:`.logmask`), the stats or the PluginRun.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -96,6 +99,28 @@ def crawl_settings(env: PodEnvironment, config: RunConfig) -> Settings:
     return settings
 
 
+def cmdline_settings(args: Sequence[str]) -> dict[str, str]:
+    """The ``-s NAME=VALUE`` of the plugin's arguments, as ``scrapy crawl`` will read them."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-s", "--set", action="append", default=[])
+    known, _ = parser.parse_known_args(list(args))
+    # A malformed -s (no "=") is left to scrapy crawl, which says so.
+    return dict(item.split("=", 1) for item in known.set if "=" in item)
+
+
+def check(settings: Settings, args: Sequence[str]) -> None:
+    """The crawl's settings, with the ``-s`` of ``args``, checked as ``scrapy crawl`` checks
+    them: here too, so that a bad one is also the PluginRun's error and the run never starts."""
+    from twitter_crawler.settings.check import BadSetting, check_settings
+
+    checked = settings.copy()
+    checked.setdict(cmdline_settings(args), priority="cmdline")
+    try:
+        check_settings(checked)
+    except BadSetting as exc:
+        raise PluginConfigError(f"bad setting: {exc}") from None
+
+
 def crawl(settings: Settings, config: RunConfig, args: Sequence[str]) -> int:
     """``scrapy crawl twitter`` with these settings, in this process; its exit status."""
     from scrapy.cmdline import execute
@@ -158,6 +183,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from scrapy.utils.log import install_scrapy_root_handler
 
     settings = crawl_settings(env, config)
+    try:
+        check(settings, args)
+    except PluginConfigError as exc:
+        reporter.finished(RUN_FAILED, str(exc), quiet=True)
+        return _fail(exc)
     # Scrapy's log handler from the start (the crawl installs it again, with the arguments'
     # settings): what happens before the crawl is logged as what happens during it.
     install_scrapy_root_handler(settings)

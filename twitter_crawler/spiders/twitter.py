@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STRATEGIES = ("auto", "list", "ids")
-
 
 def one_item_per_answer(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
     """Gathers what a callback yields into one :class:`Answer` (first) and its requests.
@@ -89,16 +87,11 @@ class TwitterSpider(Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        # Both checked (and written as "1.1"/"2", "auto"/"list"/"ids") at start-up by
+        # twitter_crawler.settings.check.
         version = str(settings.get("TWITTER_API_VERSION"))
-        if version not in ("1.1", "2"):
-            raise ValueError(f"TWITTER_API_VERSION={version!r} is not supported; use 1.1 or 2")
         spider.api = (ApiV2 if version == "2" else ApiV1)(settings.get("TWITTER_API_URL"))
-        strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
-        if strategy not in STRATEGIES:
-            raise ValueError(
-                f"TWITTER_CONTACTS_STRATEGY={strategy!r}: choose one of {', '.join(STRATEGIES)}"
-            )
-        spider.contacts_strategy = strategy
+        spider.contacts_strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
