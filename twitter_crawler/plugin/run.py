@@ -105,7 +105,8 @@ def cmdline_settings(args: Sequence[str]) -> dict[str, str]:
     parser.add_argument("-s", "--set", action="append", default=[])
     known, _ = parser.parse_known_args(list(args))
     # A malformed -s (no "=") is left to scrapy crawl, which says so.
-    return dict(item.split("=", 1) for item in known.set if "=" in item)
+    pairs = (str(item).partition("=") for item in known.set)
+    return {name: value for name, equals, value in pairs if equals}
 
 
 def check(settings: Settings, args: Sequence[str]) -> None:
