@@ -23,3 +23,17 @@ def engine_closing(crawler: Crawler) -> bool:
         return False
     slot = getattr(engine, "_slot", None)  # private in Scrapy 2.19; pinned by a test
     return not engine.running or bool(slot is not None and slot.closing)
+
+
+def engine_wake(crawler: Crawler) -> None:
+    """Tells the engine that work it does not track ended: an item sent through the pipelines
+    without a response (the media pipeline's downloads). Scrapy looks whether the crawl is idle,
+    or may finish closing, only when a response is done or at its next heartbeat (5 s later);
+    a close (Ctrl-C) that began while such an item was in progress would wait for ever."""
+    engine = getattr(crawler, "engine", None)
+    slot = getattr(engine, "_slot", None)  # private in Scrapy 2.19; pinned by a test
+    if slot is not None:
+        slot.nextcall.schedule()
+    scraper = getattr(engine, "scraper", None)
+    if scraper is not None and scraper.slot is not None:
+        scraper._check_if_closing()  # private in Scrapy 2.19; pinned by a test

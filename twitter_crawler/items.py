@@ -174,13 +174,23 @@ class Answer:
     type: str = field(default="_Answer", init=False)
 
 
+@dataclass(slots=True)
+class MediaDownloads:
+    """Photos and Videos (dicts) whose files the media pipeline downloads, sent through the item
+    pipelines on their own so that the answer they came in never waits for them. The media
+    pipeline turns it into an :class:`Answer` of the File items and ``file`` edges it made."""
+
+    items: list[dict[str, Any]]
+    type: str = field(default="_MediaDownloads", init=False)
+
+
 def unpack(item: Any) -> list[Any]:
     """The items inside an :class:`Answer`, or the item itself."""
     return item.items if isinstance(item, Answer) else [item]
 
 
 DataItem = Account | Tweet | Photo | Video | Website | File
-InternalItem = TimelineWatermark | ContactsPage
+InternalItem = TimelineWatermark | ContactsPage | MediaDownloads
 PUBLIC_TYPES = ("Account", "Tweet", "Photo", "Video", "Website", "File", "Edge")
 
 

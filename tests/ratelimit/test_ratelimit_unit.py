@@ -290,3 +290,16 @@ def test_closing_check_pins_the_engine_internals() -> None:
 
     assert "self.closing" in inspect.getsource(_Slot.__init__)
     assert "self._slot" in inspect.getsource(ExecutionEngine.__init__)
+
+
+def test_engine_wake_pins_the_engine_internals() -> None:
+    """``engine_wake`` calls the private ``engine._slot.nextcall`` and ``scraper._check_if_closing``
+    of Scrapy 2.19: without them a crawl with media files would hang on Ctrl-C."""
+    import inspect
+
+    from scrapy.core.engine import _Slot
+    from scrapy.core.scraper import Scraper
+
+    assert "self.nextcall" in inspect.getsource(_Slot.__init__)
+    source = inspect.getsource(Scraper._check_if_closing)
+    assert "self.slot.closing" in source and "is_idle()" in source

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, item_key, to_dict
+from twitter_crawler.items import (
+    Answer,
+    ContactsPage,
+    MediaDownloads,
+    TimelineWatermark,
+    item_key,
+    to_dict,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -59,6 +66,8 @@ class DedupePipeline:
             self.older_full, self.full_accounts = self.full_accounts, set()
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, MediaDownloads):
+            return item  # media of items that passed here already: only their files are new
         if isinstance(item, Answer):
             kept = [out for out in map(self._filter, item.items) if out is not None]
             dropped = len(item.items) - len(kept)

@@ -9,6 +9,14 @@ with a ``file`` edge from its Photo or Video; an Account with an ``avatarUrl`` g
 the store with :meth:`~twitter_crawler.stores.base.Store.put_file` (a content-addressed folder
 beside the SQLite file, or the Pod's ``upload_file``), in a thread.
 
+Media never hold data back: an answer goes on to the store at once, its Photos and Videos
+with it, and their downloads travel through the item pipelines as an item of their own
+(:class:`~twitter_crawler.items.MediaDownloads`, sent with Scrapy's ``start_itemproc_async``),
+which this pipeline turns into the File items and ``file`` edges once the bytes are stored. So
+writes reach the store in the order of the crawl whatever the media do (a timeline's watermark
+never before its tweets), and a crash leaves at worst a Photo without its file, which the next
+run fetches (below).
+
 Once: the store says which Photos and Videos have their file already (they are not downloaded
 again), Scrapy's media pipeline fetches a URL once per crawl, and File items are keyed by
 sha256, so the same bytes under two URLs are stored once. A download that fails (an HTTP error,
@@ -42,15 +50,15 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from scrapy import Request
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider, DropItem, NotConfigured
 from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.closing import POLL, engine_closing
-from twitter_crawler.items import Answer, unpack
+from twitter_crawler.closing import POLL, engine_closing, engine_wake
+from twitter_crawler.items import Answer, MediaDownloads, unpack
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.spidermiddlewares.mediabacklog import media_backlog_loaded
 from twitter_crawler.stores.base import StoreError
@@ -151,6 +159,9 @@ class MediaPipeline(FilesPipeline):
         # (type, externalId) of media whose file is stored or on its way in this crawl.
         self.handled: set[tuple[str, str]] = set()
         self.avatar_edges: set[int] = set()  # hash((account, photo)) emitted in this crawl
+        self.avatar_photos: set[tuple[str, str]] = set()  # avatar Photos emitted in this crawl
+        self._in_progress = 0  # MediaDownloads items spawned and not done
+        self._tasks: set[asyncio.Task[None]] = set()
         self.shas: set[str] = set()  # File items emitted in this crawl
         super().__init__("twitter-store", crawler=crawler)
 
@@ -173,6 +184,7 @@ class MediaPipeline(FilesPipeline):
                        retry_times=s.getint("TWITTER_MEDIA_RETRY_TIMES"),
                        timeout=s.getfloat("TWITTER_MEDIA_TIMEOUT"))
         crawler.signals.connect(pipeline.store_opened, signal=store_opened)
+        crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
         return pipeline
 
     def _get_store(self, uri: str) -> StoreFiles:  # type: ignore[override]
@@ -206,22 +218,76 @@ class MediaPipeline(FilesPipeline):
 
     # -- what to download ----------------------------------------------------------------------
 
-    async def process_item(self, item: Any) -> Any:
+    def process_item(self, item: Any) -> Any:
         if self.files.store is None:
             return item  # no store pipeline: nowhere to keep files
+        if isinstance(item, MediaDownloads):
+            return self._download(item)
+        # An answer never waits here for its files: it goes on to the store at once, in the order
+        # the crawl made it (a watermark or a walk's end must not pass earlier pages held up by
+        # slow media). Its files follow as an item of their own (MediaDownloads).
         answer = item if isinstance(item, Answer) else Answer([item])
         given = len(answer.items)
         if "avatars" in self.kinds:
             answer.items.extend(self._avatars(answer.items))
-        await super().process_item(answer)
+        self._spawn(self._to_fetch(answer.items))
         if answer.known:
             # Stored already: only what this pipeline made is new.
             del answer.items[:given]
             if not answer.items:
-                raise DropItem("no new media file", log_level="DEBUG")
+                raise DropItem("no new media item", log_level="DEBUG")
         if answer is not item and len(answer.items) == 1:
             return answer.items[0]  # a single item from elsewhere, and nothing added to it
         return answer
+
+    def _to_fetch(self, items: list[Any]) -> list[dict[str, Any]]:
+        """The Photos and Videos among ``items`` whose file is wanted and neither stored nor on
+        its way; they are marked as on their way."""
+        out = []
+        for media in items:
+            if not isinstance(media, dict) or media.get("type") not in ("Photo", "Video"):
+                continue
+            if not media.get("url") or not self._wanted(media):
+                continue
+            key = (media["type"], media["externalId"])
+            if key in self.handled:
+                self.crawler.stats.inc_value("twitter/media/known")
+                continue
+            self.handled.add(key)
+            out.append(media)
+        return out
+
+    def _spawn(self, media: list[dict[str, Any]]) -> None:
+        """Sends the downloads of ``media`` through the item pipelines as an item of their own,
+        with no response: Scrapy counts it as an item in progress, so the crawl neither ends
+        before the files nor holds the answer (or its response) while they download."""
+        if not media:
+            return
+        self._in_progress += 1
+        task = asyncio.ensure_future(self._run_downloads(MediaDownloads(media)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_downloads(self, work: MediaDownloads) -> None:
+        try:
+            await self.crawler.engine.scraper.start_itemproc_async(work, response=None)
+        finally:
+            self._in_progress -= 1
+            engine_wake(self.crawler)
+
+    def spider_idle(self) -> None:
+        """Between spawning a download item and Scrapy counting it the crawl could look idle."""
+        if self._in_progress:
+            raise DontCloseSpider
+
+    async def _download(self, work: MediaDownloads) -> Answer:
+        """Downloads the files of ``work``; passes on their File items and ``file`` edges."""
+        given = len(work.items)
+        await super().process_item(work)
+        added = work.items[given:]
+        if not added:
+            raise DropItem("no new media file", log_level="DEBUG")
+        return Answer(added)
 
     def _avatars(self, items: list[Any]) -> list[dict[str, Any]]:
         """A Photo and a ``profilePicture`` edge for each account's profile picture."""
@@ -238,7 +304,10 @@ class MediaPipeline(FilesPipeline):
             if edge_key in self.avatar_edges:
                 continue
             self.avatar_edges.add(edge_key)
-            if ("Photo", photo["externalId"]) not in self.handled:
+            # Default avatars are shared by many accounts: their Photo once per crawl.
+            photo_key = ("Photo", photo["externalId"])
+            if photo_key not in self.handled and photo_key not in self.avatar_photos:
+                self.avatar_photos.add(photo_key)
                 out.append(photo)
             out.append({"type": "Edge", "name": "profilePicture",
                         "source": {"type": "Account", "externalId": item["externalId"]},
@@ -247,15 +316,8 @@ class MediaPipeline(FilesPipeline):
 
     def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
         requests = []
-        for media in unpack(item):
-            if not isinstance(media, dict) or media.get("type") not in ("Photo", "Video"):
-                continue
+        for media in item.items:  # chosen by _to_fetch: wanted, with a URL, asked for once
             key = (media["type"], media["externalId"])
-            if key in self.handled or not media.get("url") or not self._wanted(media):
-                if key in self.handled:
-                    self.crawler.stats.inc_value("twitter/media/known")
-                continue
-            self.handled.add(key)
             url = media["url"]
             if media["type"] == "Photo" and not key[1].startswith(AVATAR_PREFIX):
                 url = largest_photo_url(url)
