@@ -5,6 +5,8 @@ Store errors live in :mod:`twitter_crawler.stores.base`.
 
 from __future__ import annotations
 
+from scrapy.exceptions import IgnoreRequest
+
 
 class TwitterAPIError(Exception):
     """An answer of the Twitter API that is not data. Raised by the API modules' parsers."""
@@ -18,3 +20,9 @@ class TwitterAPIError(Exception):
 
 class MalformedPayload(ValueError):
     """A body that is not the JSON the endpoint promises (truncated, HTML, wrong shape)."""
+
+
+class SendingStopped(IgnoreRequest):
+    """An API request not sent because a fatal answer stopped the crawl's sending
+    (:mod:`twitter_crawler.fatal`). The rate-limit middleware hands it back to the scheduler;
+    without that middleware it is dropped quietly, as Scrapy drops an ignored request."""

@@ -422,3 +422,43 @@ def test_missing_and_suspended_users_raise() -> None:
         assert info.value.message == payload["errors"][0]["detail"]
     assert problems_of([]) == [] and problems_of({"data": {}}) == []
     assert problems_of({"errors": ["plain"]}, 500)[0].kind == "server-error"
+
+
+def test_stop_problems_are_caps_402s_and_unknown_types_never_rate_limits() -> None:
+    """X_API_2026.md §4: a usage cap and any 4xx problem waiting cannot cure mean "stop"; rate
+    limits, 429s without a readable problem, v1.1 bodies and per-resource errors do not."""
+    from twitter_crawler.api.v2.parse import stop_problem_of
+
+    def body(obj: Any) -> bytes:
+        return json.dumps(obj).encode()
+
+    cap = stop_problem_of(429, body({
+        "account_id": "1", "product_name": "standard-basic", "title": "UsageCapExceeded",
+        "period": "Daily", "scope": "Account", "detail": "Usage cap exceeded: Daily product cap",
+        "type": PROBLEMS + "usage-capped"}))
+    assert cap is not None
+    assert (cap.problem, cap.period, cap.scope, cap.title) == (
+        "usage-capped", "Daily", "Account", "UsageCapExceeded")
+    credits = stop_problem_of(402, body({"title": "CreditsDepleted", "detail": "no credits",
+                                         "type": PROBLEMS + "credits"}))
+    assert credits is not None and (credits.title, credits.detail) == ("CreditsDepleted", "no credits")
+    bare_402 = stop_problem_of(402, b"<html>Payment Required</html>")
+    assert bare_402 is not None and "Payment Required" in (bare_402.detail or "")
+    unknown = stop_problem_of(403, body({"title": "New", "detail": "d", "type": PROBLEMS + "new"}))
+    assert unknown is not None and unknown.problem == "new"
+    not_stops = [
+        (429, body({"title": "Too Many Requests", "type": "about:blank", "status": 429})),
+        (429, body({"title": "Too Many Requests", "type": PROBLEMS + "rate-limit-exceeded"})),
+        (429, body({"errors": [{"code": 88, "message": "Rate limit exceeded"}]})),
+        (429, b"Too Many Requests"),
+        (429, b""),
+        (401, body({"title": "Unauthorized", "type": PROBLEMS + "whatever"})),
+        (403, body({"title": "Client Forbidden", "type": PROBLEMS + "client-forbidden"})),
+        (400, body({"title": "Invalid Request", "type": PROBLEMS + "invalid-request"})),
+        (404, body({"title": "Not Found Error", "type": "about:blank"})),
+        (403, body({"errors": [{"code": 63, "message": "User has been suspended."}]})),
+        (200, body({"errors": [{"title": "X", "type": PROBLEMS + "new"}]})),
+        (503, body({"title": "Service Unavailable", "type": PROBLEMS + "new"})),
+    ]
+    for status, raw in not_stops:
+        assert stop_problem_of(status, raw) is None, (status, raw)

@@ -21,12 +21,20 @@ released request is signed with a fresh timestamp and nonce.
 * Answers that come back late from an earlier window never lower the budget of the current one.
 * When the crawl is closing (Ctrl-C, a fatal error), parked requests are handed back to the
   scheduler, which keeps them in the JOBDIR queue: nothing waits 15 minutes to let Ctrl-C finish.
+* A 429 is parked only when it is a rate limit: v1.1 code 88, the v2 problem types
+  ``about:blank`` and ``rate-limit-exceeded``, or no readable problem at all. An answer that
+  means "stop" (``api.v2.parse.stop_problem``: a usage cap, whose 429 still shows budget in the
+  headers; a 402; an unknown problem type on a 4xx) is never parked nor retried: it goes on to
+  the error middleware, which closes the crawl, and from that moment no request goes out
+  (:mod:`twitter_crawler.fatal`): requests that reach this middleware wait for the close and
+  are handed back to the scheduler (a JOBDIR keeps them), and so are those the download handler
+  refused to send (:class:`~twitter_crawler.exceptions.SendingStopped`).
 
 Settings read: ``TWITTER_RATELIMIT_ENABLED``, ``TWITTER_RATELIMIT_MARGIN``,
 ``TWITTER_RATELIMIT_MAX_WAIT``.
 
-Stats: ``twitter/ratelimit/parked``, ``twitter/ratelimit/wait_seconds``,
-``twitter/ratelimit/429``, ``twitter/ratelimit/handed_back``, ``twitter/ratelimit/clamped``,
+Stats: ``twitter/ratelimit/stop`` (answers that mean "stop"), ``twitter/ratelimit/parked``,
+``twitter/ratelimit/wait_seconds``, ``twitter/ratelimit/429``, ``twitter/ratelimit/handed_back``, ``twitter/ratelimit/clamped``,
 ``twitter/ratelimit/clock_skew``, ``twitter/ratelimit/endpoint/<endpoint>/parked``,
 ``twitter/ratelimit/endpoint/<endpoint>/429``.
 
@@ -48,7 +56,10 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, sleep
 
+from twitter_crawler.api.v2.parse import stop_problem_of
 from twitter_crawler.closing import POLL, engine_closing
+from twitter_crawler.exceptions import SendingStopped
+from twitter_crawler.fatal import sending_stopped, stop_reason, stop_sending
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -112,6 +123,8 @@ class RateLimitMiddleware:
         budget = self.budgets.setdefault(endpoint, Budget())
         parked_at: float | None = None
         while budget.limited:
+            if sending_stopped(self.crawler):
+                break
             now = time.time()
             if budget.remaining is not None and budget.reset_at and now >= budget.reset_at:
                 self._window_over(endpoint, budget)
@@ -134,7 +147,20 @@ class RateLimitMiddleware:
             await sleep(POLL)
         if parked_at is not None:
             budget.parked -= 1
+        if sending_stopped(self.crawler):
+            if request.meta.pop("_twitter_probe", False):
+                budget.probing = False
+            return await self._hold(request)
         return None
+
+    async def _hold(self, request: Request) -> Request:
+        """A fatal answer stopped the sending: the request waits for the close (which follows
+        within moments), then goes back to the scheduler, so a JOBDIR keeps it. Handing it back
+        at once would only make the engine hand it out again in a busy loop."""
+        while not self._closing():
+            await sleep(POLL)
+        self.crawler.stats.inc_value("twitter/ratelimit/handed_back")
+        return request.replace(dont_filter=True)
 
     def _park(self, endpoint: str, budget: Budget) -> None:
         stats = self.crawler.stats
@@ -223,6 +249,15 @@ class RateLimitMiddleware:
         budget = self.budgets.setdefault(endpoint, Budget())
         if request.meta.pop("_twitter_probe", False):
             budget.probing = False
+        if response.status >= 400:
+            problem = stop_problem_of(response.status, response.body)
+            if problem is not None:
+                # "Stop", not "wait": a usage cap's headers still show budget, and a retry would
+                # be refused again (and counted) for days. Nothing more goes out from now; the
+                # error middleware closes the crawl with the reason and X's title and detail.
+                self.crawler.stats.inc_value("twitter/ratelimit/stop")
+                stop_sending(self.crawler, stop_reason(problem))
+                return response
         headers = response.headers
         if response.status != 429:
             budget.strikes = 0
@@ -274,7 +309,13 @@ class RateLimitMiddleware:
             return retry
         return response
 
-    def process_exception(self, request: Request, exception: Exception) -> None:
+    def process_exception(self, request: Request, exception: Exception) -> Request | None:
         endpoint = request.meta.get("twitter_endpoint")
         if endpoint and request.meta.pop("_twitter_probe", False):
             self.budgets.setdefault(endpoint, Budget()).probing = False
+        if isinstance(exception, SendingStopped):
+            # Queued in a downloader slot when the fatal answer came, refused by the handler:
+            # back to the scheduler like a parked request, so a JOBDIR keeps it.
+            self.crawler.stats.inc_value("twitter/ratelimit/handed_back")
+            return request.replace(dont_filter=True)
+        return None

@@ -9,6 +9,12 @@ connection, and the retry goes through the OAuth middleware again: a fresh nonce
 Verified against the emulator with dropped connections and nonce checking
 (``tests/errors/test_crawl_faults.py``): with Scrapy's stock handler the copies come back 401
 code 32; with this one there are none.
+
+It is also the last gate before the wire: once a fatal answer stopped the crawl's sending
+(:mod:`twitter_crawler.fatal`: a usage cap, credits exhausted), an API request that still waits
+in a downloader slot's queue (it passed the middlewares before the answer came) is not sent but
+raises :class:`~twitter_crawler.exceptions.SendingStopped`; the rate-limit middleware hands it
+back to the scheduler. Media downloads (no ``twitter_endpoint``) are not the API's: they go on.
 """
 
 from __future__ import annotations
@@ -17,11 +23,23 @@ from typing import TYPE_CHECKING
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 
+from twitter_crawler.exceptions import SendingStopped
+from twitter_crawler.fatal import sending_stopped
+
 if TYPE_CHECKING:
+    from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
 
 
 class NoResendHTTP11DownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._pool.retryAutomatically = False
+
+    async def download_request(self, request: Request) -> Response:
+        if request.meta.get("twitter_endpoint"):
+            why = sending_stopped(self.crawler)
+            if why:
+                raise SendingStopped(f"not sent: the crawl stopped sending ({why})")
+        return await super().download_request(request)

@@ -22,6 +22,7 @@ from twitter_crawler.emulator.media import MediaServer, RecordedCatalog, Synthet
 from twitter_crawler.emulator.oauth import Verifier
 from twitter_crawler.emulator.quotas import DEFAULT_APP_LIMITS, DEFAULT_LIMITS, QuotaBook, parse_override
 from twitter_crawler.emulator.server import Emulator, RequestLog
+from twitter_crawler.emulator.usage import CREDITS_EXHAUSTED, Usage
 from twitter_crawler.emulator.v2 import DEMO_BEARER_TOKEN
 from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 
@@ -56,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "and the offline demo. Prints its base URL (http://HOST:PORT) as the only line on "
                     "stdout; logs go to stderr. "
                     "Control endpoints: GET /_emulator/world, /_emulator/truth, /_emulator/log, "
-                    "/_emulator/media, /_emulator/media/sha256?url=URL; POST /_emulator/mutate, "
-                    "/_emulator/quotas/reset, /_emulator/media. The media of the world (photos, videos, "
+                    "/_emulator/media, /_emulator/media/sha256?url=URL, /_emulator/usage (posts served, "
+                    "the usage cap); POST /_emulator/mutate, /_emulator/quotas/reset, /_emulator/media, "
+                    "/_emulator/usage ({\"cap\": null} lifts the usage cap, a number sets it; also "
+                    "\"period\", \"served\", \"problem\", \"credits_exhausted\"). The media of the world (photos, videos, "
                     "avatars) are served unsigned on a second port (--media-port); its address is "
                     "media.base_url in /_emulator/world.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -137,6 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     v = p.add_argument_group("API v2")
     v.add_argument("--v2-source", action="store_true",
                    help="send tweet.fields=source on /2 (v2 stopped sending it for most apps: off by default)")
+
+    u = p.add_argument_group("usage cap and credits (API v2; v1.1 is never counted nor refused)")
+    u.add_argument("--usage-cap", type=_count, default=None, metavar="N",
+                   help="once N posts (in data of /2 tweet answers) were served, answer every /2 data "
+                        "request 429 usage-capped, as X does (the answer that crosses N is served); "
+                        "POST /_emulator/usage {\"cap\": null} lifts it")
+    u.add_argument("--usage-cap-period", choices=("Monthly", "Daily"), default="Monthly",
+                   help="the period the usage-capped answer names")
+    u.add_argument("--credits-exhausted", action="store_true",
+                   help="answer every /2 data request 402 CreditsDepleted (a problem type X does not "
+                        "document); POST /_emulator/usage {\"credits_exhausted\": false} ends it")
 
     c = p.add_argument_group("credentials (default: the project's LOCAL_DEMO_CREDENTIALS)")
     c.add_argument("--consumer-key", default=LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_KEY"],
@@ -223,6 +237,8 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         v2=v2,
         bearer_tokens=bearer_tokens,
         v2_client_forbidden=args.v2_client_forbidden,
+        usage=Usage(cap=args.usage_cap, period=args.usage_cap_period,
+                    problem=CREDITS_EXHAUSTED if args.credits_exhausted else None),
         media=MediaServer(catalog=catalog, log=log, mode=args.media, faults=args.media_faults, seed=args.seed,
                           timeout_delay=args.media_timeout_delay),
     )

@@ -6,7 +6,9 @@ then maybe meet an injected fault, then the endpoint. /2 requests take the same 
 answers: OAuth 1.0a user context or an app-only ``Authorization: Bearer`` token (else 401
 ``Unauthorized``), 404, 403 ``client-forbidden`` (``--v2-client-forbidden``), 429
 ``Too Many Requests`` (per token and endpoint; a bearer token is an app context with its own
-limits), faults, then the endpoint (``v2.py``). Every answer, errors included, carries
+limits), the usage cap or another injected problem (``usage.py``: 429 ``usage-capped`` once
+``--usage-cap`` posts were served), faults, then the endpoint (``v2.py``). Every answer, errors
+included, carries
 ``x-rate-limit-*`` headers, and every request is appended to a bounded log that tests read
 through ``/_emulator/log``.
 """
@@ -33,6 +35,7 @@ from twitter_crawler.emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
 from twitter_crawler.emulator.media import MediaServer
 from twitter_crawler.emulator.oauth import AuthError, Verifier, base_url, parse_authorization
 from twitter_crawler.emulator.quotas import QuotaBook, QuotaState
+from twitter_crawler.emulator.usage import Usage
 from twitter_crawler.emulator.v2 import (
     CLIENT_FORBIDDEN,
     NOT_FOUND,
@@ -120,6 +123,7 @@ class Emulator:
     bearer_tokens: tuple[str, ...] = ()  # accepted app-only bearer tokens (/2 only)
     v2_client_forbidden: bool = False  # answer every /2 endpoint 403 client-forbidden
     media: MediaServer | None = None  # the media listener; its rewrite applies to every payload
+    usage: Usage = field(default_factory=Usage)  # posts served, the usage cap, injected problems
 
     def routes(self) -> dict[str, tuple[tuple[str, ...], Callable[[Params], Any]]]:
         api = self.api
@@ -146,6 +150,8 @@ class Emulator:
         app.router.add_get("/_emulator/log", self.handle_log)
         app.router.add_post("/_emulator/mutate", self.handle_mutate)
         app.router.add_post("/_emulator/quotas/reset", self.handle_quota_reset)
+        app.router.add_get("/_emulator/usage", self.handle_usage)
+        app.router.add_post("/_emulator/usage", self.handle_usage_update)
         if self.media is not None:
             self.media.add_control_routes(app)
         app.router.add_get("/", self.handle_index)
@@ -167,7 +173,7 @@ class Emulator:
         entry: dict[str, Any] = {
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": claimed or None, "fault": None,
-            "api": "1.1", "auth": "oauth1" if claimed else None, "media": False,
+            "api": "1.1", "auth": "oauth1" if claimed else None, "media": False, "problem": None,
         }
         try:
             url = base_url(request.scheme, request.host, path)
@@ -217,7 +223,7 @@ class Emulator:
         entry: dict[str, Any] = {
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": None, "fault": None, "api": "2", "auth": None,
-            "media": False,
+            "media": False, "problem": None,
         }
         app = scheme.lower() == "bearer"
         key = "-"
@@ -250,13 +256,22 @@ class Emulator:
         quota = self.quotas.take(key, endpoint, app)
         if not quota.allowed:
             return self._respond(entry, 429, TOO_MANY_REQUESTS, quota, PROBLEM_TYPE)
+        # After the rate limit, as X's recorded cap answer shows (its request took a unit of the
+        # window: remaining = limit - 1); never faulted: the refusal is X's, not the network's.
+        refusal = self.usage.refusal()
+        if refusal is not None:
+            logger.info("%s %s: %d %s", request.method, path, refusal[0], refusal[1]["title"])
+            return self._respond(entry, refusal[0], refusal[1], quota, PROBLEM_TYPE)
         v2 = self.v2
+        usage = self.usage
 
         def answer() -> tuple[int, Any]:
             try:
-                return 200, v2.call(endpoint, matched[2], params)
+                payload = v2.call(endpoint, matched[2], params)
             except V2Error as err:
                 return err.status, err.body
+            usage.count(endpoint, 200, payload)  # X bills what it serves, the crossing answer too
+            return 200, payload
 
         return await self._serve(request, entry, path, api_params, quota, answer, "2")
 
@@ -298,6 +313,8 @@ class Emulator:
         self, entry: dict[str, Any], status: int, payload: Any, quota: QuotaState, content_type: str = JSON_TYPE
     ) -> web.Response:
         entry["status"] = status
+        if status >= 400 and isinstance(payload, dict) and isinstance(payload.get("type"), str):
+            entry["problem"] = payload["type"]
         self.log.add(entry)
         body = payload if isinstance(payload, bytes) else self.dumps(payload)
         headers = quota.headers()
@@ -355,6 +372,7 @@ class Emulator:
         return web.json_response({"emulator": "twitter v1.1 and v2", "dataset": self.api.dataset,
                                   "control": ["/_emulator/world", "/_emulator/truth", "/_emulator/log",
                                               "/_emulator/mutate", "/_emulator/quotas/reset",
+                                              "/_emulator/usage",
                                               "/_emulator/media", "/_emulator/media/sha256"]})
 
     async def handle_world(self, request: web.Request) -> web.Response:
@@ -371,6 +389,19 @@ class Emulator:
     async def handle_quota_reset(self, request: web.Request) -> web.Response:
         self.quotas.reset()
         return web.json_response({"ok": True})
+
+    async def handle_usage(self, request: web.Request) -> web.Response:
+        return web.json_response(self.usage.describe())
+
+    async def handle_usage_update(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json() if request.can_read_body else {}
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+            self.usage.update(body)
+        except ValueError as err:  # json.JSONDecodeError is one
+            return web.json_response({"error": str(err)}, status=400)
+        return web.json_response({"ok": True, **self.usage.describe()})
 
     async def handle_mutate(self, request: web.Request) -> web.Response:
         world = getattr(self.api, "world", None)

@@ -13,6 +13,14 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
   the middlewares (SCRAPY_NOTES §7). That request is retried with a fresh signature, like a
   failed download (``RETRY_TIMES``, with the retry backoff), and only a refusal that persists
   closes the crawl;
+* an answer that means "stop", not "wait" (X_API_2026.md §4; ``api.v2.parse.stop_problem``)
+  closes the crawl: a spent usage cap (``twitter_usage_capped``: HTTP 429 ``usage-capped``,
+  whose rate-limit headers still show budget) or any other 4xx that waiting cannot cure
+  (``twitter_api_problem``: a 402, an unknown problem type, e.g. credits exhausted), with one
+  line naming the cap's period and scope, X's ``title`` and ``detail``, and what to do. The
+  request that met it goes back to the scheduler (a JOBDIR resumes with it);
+* after any fatal answer no API request goes out (:mod:`twitter_crawler.fatal`): requests
+  waiting in the middlewares or queued in the downloader are handed back, not sent;
 * a 429 that reaches the spider (rate-limit middleware off) is retried like a 5xx, a bounded
   number of times (``RETRY_TIMES``, with the retry backoff), never in a loop;
 * a protected timeline (401 without a code) is skipped with a log line; a followed account that
@@ -20,7 +28,8 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
 * a body that is not the JSON it should be is retried a bounded number of times, then counted
   and logged as a failure of that request.
 
-Stats: ``twitter/errors/<outcome>`` and ``twitter/errors/code/<code>``
+Stats: ``twitter/errors/<outcome>`` (``usage_capped``, ``api_problem``, ...) and
+``twitter/errors/code/<code>``
 (``auth_retried``: 401 code 32 retried with a fresh signature).
 """
 
@@ -35,6 +44,7 @@ from scrapy.exceptions import CloseSpider
 from twitter_crawler.api.v1 import parse as v1
 from twitter_crawler.api.v2 import parse as v2
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
+from twitter_crawler.fatal import USAGE_CAPPED, stop_reason, stop_sending
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -71,6 +81,11 @@ class TwitterErrorMiddleware:
         if 200 <= response.status < 300:
             self.credentials_work = True
             return
+        # Read the same way over both versions, as the rate-limit middleware reads it: an answer
+        # it stopped the crawl's sending for must close the crawl here, whatever the version.
+        stop = v2.stop_problem_of(response.status, response.body)
+        if stop is not None:
+            raise v2.ProblemError(response.status, [stop])
         api = getattr(self.crawler.spider, "api", None)
         check_error = v2.check_error if getattr(api, "version", "1.1") == "2" else v1.check_error
         try:
@@ -95,6 +110,8 @@ class TwitterErrorMiddleware:
 
     def _fatal(self, reason: str, message: str, args: dict[str, Any]) -> None:
         self._stat(reason.removeprefix("twitter_"))
+        # Every further request would meet the same refusal: none goes out from now.
+        stop_sending(self.crawler, reason)
         if not self.closing:
             self.closing = True
             logger.error(message, args)
@@ -126,6 +143,9 @@ class TwitterErrorMiddleware:
                 "API v2, the alternative for lower access levels: -s TWITTER_API_VERSION=2.",
                 details,
             )
+        stop = v2.stop_problem(error.status, error.problems) if isinstance(error, v2.ProblemError) else None
+        if stop is not None:
+            self._stop(request, stop, details)
         if codes == {32} and error.status == 401 and self.credentials_work:
             # Not the credentials (they worked): a refused signature, most likely a nonce
             # Twitter saw already. Retried like a failed download (RETRY_TIMES, with backoff);
@@ -205,6 +225,38 @@ class TwitterErrorMiddleware:
         self._stat("failed")
         logger.error("Gave up on %(url)s: HTTP %(status)s, codes %(codes)s: %(message)s", details)
         return []
+
+    def _stop(self, request: Request, problem: v2.Problem, details: dict[str, Any]) -> None:
+        """Closes the crawl on an answer that means "stop" (never returns)."""
+        # The request that met the refusal is not done: back to the scheduler, so a JOBDIR
+        # resumes with it (answers to requests in flight come here too, after the first).
+        engine = self.crawler.engine
+        if engine is not None:
+            engine.crawl(request.replace(dont_filter=True))
+        reason = stop_reason(problem)
+        details = {**details, "title": problem.title or "no title",
+                   "detail": problem.detail or "no detail", "type": problem.type or "no type",
+                   "period": problem.period or "(no period given)",
+                   "scope": problem.scope or "(no scope given)"}
+        if reason == USAGE_CAPPED:
+            self._fatal(
+                reason,
+                "X refused %(endpoint)s: the %(period)s usage cap (scope %(scope)s) is spent "
+                "(HTTP %(status)s, %(title)s: %(detail)s). Waiting for rate limits does not help "
+                "until the cap resets: wait for the cap's reset or add credits / raise the cap "
+                "in the developer console, then run the same command again (what was imported "
+                "is kept; with JOBDIR the crawl resumes where it stopped).",
+                details,
+            )
+        self._fatal(
+            reason,
+            "X refused %(endpoint)s with a problem waiting cannot cure (HTTP %(status)s, "
+            "%(title)s: %(detail)s; type %(type)s): nothing more can be imported now. Check "
+            "the app's credits, usage caps and access in the developer console, then run the "
+            "same command again (what was imported is kept; with JOBDIR the crawl resumes "
+            "where it stopped).",
+            details,
+        )
 
     def _malformed(self, response: Response, error: MalformedPayload) -> Iterable[Any]:
         request = response.request

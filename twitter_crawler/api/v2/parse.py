@@ -65,6 +65,12 @@ suspended" (title ``Forbidden``)
 
 A v1.1-shaped body (``{"errors": [{"code", "message"}]}``), which some v2 answers still use,
 keeps its codes and gets the kind of those codes.
+
+"Stop", not "wait" (X_API_2026.md §4): :func:`stop_problem` picks out the 4xx answers that no
+waiting cures: a usage cap (``usage-capped``, its ``period`` and ``scope`` kept on the
+:class:`Problem`), a 402, and any problem ``type`` the table does not know (credits exhausted
+has no documented shape). The rate-limit middleware never parks them; the error middleware
+closes the crawl on them.
 """
 
 from __future__ import annotations
@@ -98,6 +104,8 @@ __all__ = [
     "UsersPage",
     "TimelinePage",
     "check_error",
+    "stop_problem",
+    "stop_problem_of",
     "load_json",
     "load_response",
     "problems_of",
@@ -155,6 +163,8 @@ class Problem:
     section: str | None = None
     reason: str | None = None
     code: int | None = None
+    period: str | None = None  # usage-capped: ``Daily`` or ``Monthly``
+    scope: str | None = None  # usage-capped: ``Account`` or ``Product``
 
     @property
     def message(self) -> str:
@@ -250,6 +260,7 @@ def _problem(obj: dict, status: int | None) -> Problem:
         resource_type=resource_type, resource_id=_str_id(obj.get("resource_id")),
         parameter=_s(obj.get("parameter")), value=_str_id(obj.get("value")),
         section=_s(obj.get("section")), reason=_s(obj.get("reason")), code=code,
+        period=_s(obj.get("period")), scope=_s(obj.get("scope")),
     )
 
 
@@ -279,6 +290,51 @@ def problems_of(payload: Any, status: int | None = None) -> list[Problem]:
         else:
             out.append(Problem(kind=_kind_of_status(status), problem="about:blank", detail=error))
     return out
+
+
+#: Problem types of a 4xx answer that mean "wait": the rate-limit middleware parks them.
+RATE_LIMIT_PROBLEMS = frozenset(("about:blank", "rate-limit-exceeded"))
+#: Problem types of a 4xx answer that the crawl handles by name (a credential, an access level,
+#: one bad request or resource): not a reason to stop everything. Any other type on a 4xx
+#: (X_API_2026.md §4: a usage cap, a refusal for lack of credits, whose shape is undocumented)
+#: is one waiting cannot cure.
+KNOWN_PROBLEMS = RATE_LIMIT_PROBLEMS | frozenset((
+    "invalid-request", "resource-not-found", "not-authorized-for-resource", "client-forbidden",
+    "unsupported-authentication", "resource-unavailable", "not-authorized-for-field",
+    "disallowed-resource",
+))  # fmt: skip
+
+
+def stop_problem(status: int, problems: list[Problem]) -> Problem | None:
+    """The problem of an answer that means "stop", not "wait" (X_API_2026.md §4), else None.
+
+    A usage cap (``usage-capped``, with ``period`` and ``scope``), a 402 (payment: credits), or
+    any problem type not in :data:`KNOWN_PROBLEMS` on a 4xx other than 401 (401 is always the
+    credentials). Rate limits (``about:blank``, ``rate-limit-exceeded``, v1.1 code 88), a 429
+    without a readable problem, v1.1-shaped ``{"errors": [{"code"}]}`` bodies and the 200
+    answers' ``errors`` are never a stop: waiting, or the per-resource rules, apply to them."""
+    if not 400 <= status < 500 or status == 401:
+        return None
+    main = problems[0] if len(problems) == 1 and problems[0].code is None else None
+    if main is not None and main.problem == "usage-capped":
+        return main
+    if status == 402:
+        return main or Problem(kind="payment-required", problem="about:blank", status=402,
+                               title="Payment Required")
+    if main is None or main.type is None or main.problem in KNOWN_PROBLEMS:
+        return None
+    return main
+
+
+def stop_problem_of(status: int, body: bytes) -> Problem | None:
+    """:func:`stop_problem` of a raw answer (for components that see bodies, not errors)."""
+    if not 400 <= status < 500 or status == 401:
+        return None
+    error = _error_from_body(status, body)
+    problem = stop_problem(status, error.problems)
+    if problem is not None and problem.detail is None and not error.problems:
+        problem.detail = error.message or None  # a 402 whose body is no problem: say what it was
+    return problem
 
 
 def _error_from_body(status: int, body: bytes | str) -> ProblemError:
