@@ -103,22 +103,29 @@ def whole(minimum: int) -> Parser:
     return parse
 
 
-def seconds(*, zero: str | None = None, at_most: float | None = None) -> Parser:
+def seconds(*, zero: str | None = None) -> Parser:
     """A finite number of seconds, more than 0; ``zero`` says what 0 means when it is allowed."""
-    allowed = "must be a number of seconds more than 0"
-    if zero is not None:
+    if zero is None:
+        allowed = "must be a number of seconds more than 0"
+    else:
         allowed = f"must be a number of seconds, 0 ({zero}) or more"
-    if at_most is not None:
-        allowed = f"must be a number from 0 to {at_most:g}"
 
     def parse(value: Any) -> float:
         number = _float(value, allowed)
-        low_ok = number >= 0 if (zero is not None or at_most is not None) else number > 0
-        if not low_ok or (at_most is not None and number > at_most):
+        if number < 0 or (number == 0 and zero is None):
             raise ValueError(allowed)
         return number
 
     return parse
+
+
+def share(value: Any) -> float:
+    """A share, from 0 (none) to 1 (all)."""
+    allowed = "must be a number from 0 to 1"
+    number = _float(value, allowed)
+    if not 0 <= number <= 1:
+        raise ValueError(allowed)
+    return number
 
 
 def _float(value: Any, allowed: str) -> float:
@@ -266,7 +273,7 @@ RULES: Mapping[str, Parser] = {
     # second, undocumented one.
     "TWITTER_RETRY_BACKOFF_BASE": seconds(zero="no backoff"),
     "TWITTER_RETRY_BACKOFF_MAX": seconds(),
-    "TWITTER_RETRY_BACKOFF_JITTER": seconds(at_most=1.0),
+    "TWITTER_RETRY_BACKOFF_JITTER": share,
     # Dedupe: a window of 0 would remember nothing and rotate on every item.
     "TWITTER_DEDUPE_WINDOW": whole(1),
     # Media: no download can be at most 0 bytes, or take 0 seconds.
