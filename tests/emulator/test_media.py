@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import struct
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -477,3 +478,35 @@ def test_faults_fail_the_same_urls_and_heal(session: requests.Session) -> None:
         for bad in ({"faults": 2}, {"faults": "x"}, {"timeout_delay": 0}, {"nope": 1}):
             r = session.post(f"{server.url}/_emulator/media", json=bad, timeout=30)
             assert r.status_code == 400, bad
+
+
+def test_a_slow_media_host_answers_late_and_speeds_up(session: requests.Session) -> None:
+    with running("--followers", "5", "--tweets", "40", "--photo-share", "0.6", "--media-delay", "1.5") as server:
+        url = of_type(truth(server), "Photo")[0]["url"] + "?name=orig"
+        assert server.get_json("/_emulator/world")["media"]["delay"] == 1.5
+        started = time.monotonic()
+        slow = session.get(url, timeout=30)
+        took = time.monotonic() - started
+        assert slow.status_code == 200 and took >= 1.4, took  # a lower bound: the delay is real
+        assert hashlib.sha256(slow.content).hexdigest() == sha_of(session, server, url)["sha256"]
+        assert set_media(server, delay=0)["delay"] == 0
+        started = time.monotonic()
+        assert session.get(url, timeout=30).status_code == 200
+        assert time.monotonic() - started < 1.4
+        for bad in ({"delay": -1}, {"delay": "x"}):
+            assert session.post(f"{server.url}/_emulator/media", json=bad, timeout=30).status_code == 400
+
+
+def test_an_unreachable_media_host_refuses_connections_until_opened(session: requests.Session) -> None:
+    with running("--followers", "5", "--tweets", "40", "--photo-share", "0.6", "--media-unreachable") as server:
+        url = of_type(truth(server), "Photo")[0]["url"] + "?name=orig"
+        assert url.startswith(media_base(server))  # payloads still name the host
+        assert server.get_json("/_emulator/world")["media"]["reachable"] is False
+        with pytest.raises(requests.exceptions.ConnectionError):
+            session.get(url, timeout=5)
+        assert set_media(server, reachable=True)["reachable"] is True
+        assert session.get(url, timeout=30).status_code == 200
+        assert set_media(server, reachable=False)["reachable"] is False
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(url, timeout=5)
+        assert session.post(f"{server.url}/_emulator/media", json={"reachable": "no"}, timeout=30).status_code == 400

@@ -43,6 +43,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -136,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--media-timeout-delay", type=_positive, default=30.0,
                    help="seconds a timeout-faulted media request is held before its connection is closed "
                         "without an answer")
+    m.add_argument("--media-delay", type=_non_negative, default=0.0,
+                   help="seconds every media file takes to answer (a slow media host); "
+                        "POST /_emulator/media {\"delay\": 0} makes it fast again")
+    m.add_argument("--media-unreachable", action="store_true",
+                   help="the media listener refuses connections (a media host that cannot be reached; "
+                        "payloads still name it); POST /_emulator/media {\"reachable\": true} opens it")
 
     v = p.add_argument_group("API v2")
     v.add_argument("--v2-source", action="store_true",
@@ -222,6 +235,7 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         "app_limits": app_limits, "v2_source": args.v2_source,
         "v2_client_forbidden": args.v2_client_forbidden, "bearer_tokens": len(bearer_tokens),
         "media": args.media, "media_faults": args.media_faults, "media_timeout_delay": args.media_timeout_delay,
+        "media_delay": args.media_delay, "media_unreachable": args.media_unreachable,
     }
     log = RequestLog(size=args.log_size)
     return Emulator(
@@ -240,7 +254,8 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         usage=Usage(cap=args.usage_cap, period=args.usage_cap_period,
                     problem=CREDITS_EXHAUSTED if args.credits_exhausted else None),
         media=MediaServer(catalog=catalog, log=log, mode=args.media, faults=args.media_faults, seed=args.seed,
-                          timeout_delay=args.media_timeout_delay),
+                          timeout_delay=args.media_timeout_delay, delay=args.media_delay,
+                          reachable=not args.media_unreachable),
     )
 
 
@@ -262,6 +277,7 @@ async def serve(emulator: Emulator, host: str, port: int, access_log: bool, medi
             media_site = web.TCPSite(media_runner, host, media_port)
             await media_site.start()
             emulator.media.bind(f"http://{shown}:{_bound_port(media_site, media_port)}")
+            await emulator.media.attach(media_runner, media_site, host)
         runner = web.AppRunner(emulator.app(), access_log=access, handle_signals=False)
         await runner.setup()
         runners.append(runner)

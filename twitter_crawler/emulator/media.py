@@ -21,6 +21,10 @@ signed media request is a visible mistake (400 here), not something the API woul
 * **Faults.** ``--media-faults RATE``: that share of media URLs (hash of seed and URL) fails on
   every GET, split evenly between a 404, a truncated body and a stall longer than
   ``--media-timeout-delay``; ``POST /_emulator/media`` changes the rate or seed at run time.
+* **A slow or unreachable host.** ``--media-delay SECONDS``: every file answers that much later
+  (a slow CDN); ``--media-unreachable``: the listener refuses connections, as a host that cannot
+  be reached (the payloads still name it). Both change at run time with ``POST /_emulator/media``
+  (``delay``, ``reachable``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import struct
 import time
 import zlib
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -380,11 +385,16 @@ class MediaServer:
     faults: float = 0.0
     seed: int = 0
     timeout_delay: float = 30.0
+    delay: float = 0.0  # seconds every file takes (a slow host)
+    reachable: bool = True  # False: the listener is closed (connections refused)
     base_url: str = ""  # http://HOST:PORT, known once bound
     # Media keys requested so far -> the first path+query that asked (for the failing list).
     requested: dict[str, str] = field(default_factory=dict)
     _replacement: bytes | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _runner: web.AppRunner | None = field(default=None, init=False)
+    _site: web.TCPSite | None = field(default=None, init=False)
+    _host: str = field(default="", init=False)
 
     def bind(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -397,6 +407,25 @@ class MediaServer:
         if self._replacement is None or b"twimg.com" not in body:
             return body
         return TWIMG_URL.sub(self._replacement, body)
+
+    async def attach(self, runner: web.AppRunner, site: web.TCPSite, host: str) -> None:
+        """The bound listener, so that it can be closed and opened again (``reachable``)."""
+        self._runner, self._site, self._host = runner, site, host
+        if not self.reachable:
+            await site.stop()
+
+    async def set_reachable(self, reachable: bool) -> None:
+        """Closes the listener (connections refused) or opens it again on the same port."""
+        if reachable == self.reachable or self._runner is None or self._site is None:
+            self.reachable = reachable
+            return
+        if reachable:
+            port = int(self.base_url.rpartition(":")[2])
+            self._site = web.TCPSite(self._runner, self._host, port)
+            await self._site.start()
+        else:
+            await self._site.stop()
+        self.reachable = reachable
 
     def stop(self) -> None:
         """Release the requests held by a timeout fault, so shutting down does not wait for them."""
@@ -414,7 +443,8 @@ class MediaServer:
 
     def describe(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "mode": self.mode, "faults": self.faults, "seed": self.seed,
-                "timeout_delay": self.timeout_delay, "requested": len(self.requested)}
+                "timeout_delay": self.timeout_delay, "delay": self.delay, "reachable": self.reachable,
+                "requested": len(self.requested)}
 
     def resolve(self, url: str) -> MediaRef | None:
         """The file a full media URL names: on this listener, or the original twimg URL."""
@@ -455,6 +485,10 @@ class MediaServer:
         file = media_file(ref)
         fault = self.fate(ref) if request.method == "GET" else None
         entry["fault"] = fault
+        if self.delay > 0 and request.method == "GET":
+            # A slow host: the answer comes late (shutting down releases it at once).
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.delay)
         if fault == FAULT_404:
             return self._json(entry, 404, {"error": "no such media file", "path": request.path})
         if fault == FAULT_TIMEOUT:
@@ -519,7 +553,7 @@ class MediaServer:
             body = await request.json() if request.can_read_body else {}
             if not isinstance(body, dict):
                 raise ValueError("expected a JSON object")
-            unknown = set(body) - {"faults", "seed", "timeout_delay"}
+            unknown = set(body) - {"faults", "seed", "timeout_delay", "delay", "reachable"}
             if unknown:
                 raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
             faults = float(body.get("faults", self.faults))
@@ -529,10 +563,18 @@ class MediaServer:
                 raise ValueError("faults must be between 0 and 1")
             if delay <= 0:
                 raise ValueError("timeout_delay must be positive")
+            slow = float(body.get("delay", self.delay))
+            if slow < 0:
+                raise ValueError("delay must be 0 or more")
+            reachable = body.get("reachable", self.reachable)
+            if not isinstance(reachable, bool):
+                raise ValueError("reachable must be true or false")
         except (ValueError, TypeError) as err:
             return web.json_response({"error": str(err)}, status=400)
-        self.faults, self.seed, self.timeout_delay = faults, seed, delay
-        logger.info("media faults %.3f seed %d timeout delay %.1fs", faults, seed, delay)
+        self.faults, self.seed, self.timeout_delay, self.delay = faults, seed, delay, slow
+        await self.set_reachable(reachable)
+        logger.info("media faults %.3f seed %d timeout delay %.1fs delay %.1fs reachable %s",
+                    faults, seed, delay, slow, reachable)
         return web.json_response({"ok": True, **self.describe()})
 
     async def handle_sha256(self, request: web.Request) -> web.Response:
