@@ -27,7 +27,7 @@ from tests.support.crawl import CrawlResult, crawl_command, crawl_env, key_of, m
 from tests.support.servers import ROOT, ServerProcess
 
 HANDLE = "alice"
-DATA_TYPES = ("Account", "Tweet", "Photo", "Video", "Website")
+DATA_TYPES = ("Account", "Tweet", "Photo", "Video", "Website", "File")
 CONTACT_EDGES = ("follower", "following")
 #: Properties the Pod keeps as milliseconds since the epoch; the truth has ISO 8601 strings.
 DATE_PROPERTIES = ("postDate", "dateJoined")
