@@ -306,7 +306,7 @@ def test_avatar_banner_and_video_sizes(server: ServerProcess, session: requests.
     users = client.get("followers/list", screen_name="alice", count=200).json()["users"]
     timeline = client.get("statuses/user_timeline", screen_name="alice", count=200).json()
     client.close()
-    avatar = users[0]["profile_image_url_https"]
+    avatar = next(u["profile_image_url_https"] for u in users if not u["default_profile_image"])
     assert avatar.endswith("_normal.jpg")
     by_suffix = {s: session.get(avatar.replace("_normal.jpg", s + ".jpg"), timeout=30).content
                  for s in ("_mini", "_normal", "_bigger", "_200x200", "_400x400", "")}
@@ -339,6 +339,23 @@ def test_shared_default_avatar_has_identical_bytes(server: ServerProcess, sessio
     assert first == second and hashlib.sha256(first).hexdigest() == shared[0]
     # every other avatar is its own file
     assert len(set(digests.values())) == len(avatars) - len(same) + 1
+
+
+def test_accounts_without_a_picture_share_twitters_default_url(server: ServerProcess, session: requests.Session) -> None:
+    """As on Twitter: one URL (abs.twimg.com/sticky/default_profile_images/...) for every account
+    that never set a picture, flagged ``default_profile_image``."""
+    client = Client(server.url)
+    users = client.get("followers/list", screen_name="alice", count=200).json()["users"]
+    client.close()
+    default = [u for u in users if u["default_profile_image"]]
+    assert 2 <= len(default) < len(users) // 3
+    assert {u["profile_image_url_https"].split("/", 3)[3] for u in default} == {
+        "abs.twimg.com/sticky/default_profile_images/default_profile_normal.png"}
+    original = default[0]["profile_image_url_https"].replace("_normal.png", ".png")
+    r = session.get(original, timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+    assert all("/default_profile_images/" not in u["profile_image_url_https"]
+               for u in users if not u["default_profile_image"])
 
 
 def test_unknown_paths_are_404(server: ServerProcess, session: requests.Session) -> None:

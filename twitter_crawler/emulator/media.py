@@ -15,6 +15,8 @@ signed media request is a visible mistake (400 here), not something the API woul
   valid tiny JPEG/PNG/GIF images whose comment carries a path-derived filler, so bigger sizes
   are longer files; mp4 files made of ``ftyp``/``free``/``mdat`` boxes; playlist texts. No image
   library is needed and a file costs microseconds (``MediaFiles`` caches the recent ones).
+* **Shared URLs.** One account in ten has Twitter's default picture: one ``abs.twimg.com`` URL
+  shared by all of them (world.py).
 * **Shared bytes.** About a fifth of profile images are "the default avatar" and about one photo
   in twenty is one of three "memes": different URLs, identical bytes, so content-addressed
   deduplication has something to find (retweets already share their original's URLs).
@@ -101,6 +103,7 @@ SYNTHETIC_SHAPES = re.compile("|".join((
     rf"video\.twimg\.com/ext_tw_video/\d+/pu/vid/\d+x\d+/{_B64}{{16}}\.mp4",
     rf"video\.twimg\.com/ext_tw_video/\d+/pu/pl/{_B64}{{16}}\.m3u8",
     r"pbs\.twimg\.com/profile_images/\d+/[A-Za-z0-9]{8}\.jpg",
+    r"abs\.twimg\.com/sticky/default_profile_images/default_profile\.png",
     r"pbs\.twimg\.com/profile_banners/\d+/\d+",
     r"abs\.twimg\.com/images/themes/theme1/bg\.png",
 )))  # fmt: skip
@@ -157,7 +160,7 @@ def parse_media_path(path: str, query: Mapping[str, str]) -> MediaRef | None:
             rest += "." + fmt
     if ext and ext not in CONTENT_TYPES:
         return None
-    if rest.startswith("profile_images/"):
+    if rest.startswith(("profile_images/", "sticky/default_profile_images/")):
         if legacy:
             return None
         size = next((s for s in AVATAR_BYTES if s and stem.endswith("_" + s)), "")

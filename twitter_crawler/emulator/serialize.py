@@ -127,7 +127,7 @@ class Renderer:
             "profile_use_background_image": True,
             "has_extended_profile": False,
             "default_profile": a.color == "1DA1F2",
-            "default_profile_image": False,
+            "default_profile_image": "/default_profile_images/" in a.avatar,
             "following": a.followed_by_me,
             "follow_request_sent": False,
             "notifications": False,

@@ -59,6 +59,11 @@ _LEGACY_LIMIT = 1 << 41  # user ids below this are pre-snowflake ("legacy") ids
 _GRAPH_NAME = re.compile(r"^([a-z]+)([1-9][0-9]*|0)$")
 _OUT_NAME = re.compile(r"^([a-z]+)_([1-9][0-9]*|0)$")
 
+#: Twitter's picture for an account that never set one: one URL, shared by all of them.
+DEFAULT_AVATAR = "https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png"
+#: One account in this many has it.
+DEFAULT_AVATAR_EVERY = 10
+
 
 @dataclass(frozen=True)
 class WorldOptions:
@@ -425,7 +430,8 @@ class World:
             listed_count=hc % 97,
             favourites_count=(hc >> 8) % 20000,
             statuses_count=self.timeline_len(slot),
-            avatar=f"https://pbs.twimg.com/profile_images/{uid % 10**12 + 10**17}/{img}_normal.jpg",
+            avatar=DEFAULT_AVATAR if (hc >> 56) % DEFAULT_AVATAR_EVERY == 0
+            else f"https://pbs.twimg.com/profile_images/{uid % 10**12 + 10**17}/{img}_normal.jpg",
             banner=f"https://pbs.twimg.com/profile_banners/{uid}/{created // 1000}" if (h >> 60) & 1 else None,
             color=synth.COLORS[(hc >> 30) % len(synth.COLORS)],
             lang=None,
