@@ -60,6 +60,7 @@ from scrapy.utils.asyncio import run_in_thread
 from twitter_crawler.closing import POLL, engine_closing, engine_wake
 from twitter_crawler.items import Answer, MediaDownloads, unpack
 from twitter_crawler.pipelines.store import store_opened
+from twitter_crawler.settings.check import parse_kinds
 from twitter_crawler.spidermiddlewares.mediabacklog import media_backlog_loaded
 from twitter_crawler.stores.base import StoreError
 
@@ -74,24 +75,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("photos", "avatars", "videos")
 SLOT = "twitter-media"
 AVATAR_PREFIX = "avatar:"
 # Twitter's profile picture sizes are a suffix of the file name; without one it is the original.
 _AVATAR_SIZE = re.compile(r"_(normal|bigger|mini|reasonably_small|\d+x\d+)(?=(\.[A-Za-z0-9]+)?$)")
-
-
-def parse_kinds(value: Any) -> frozenset[str]:
-    """``TWITTER_MEDIA`` as a set; raises ValueError naming what is not a kind."""
-    names = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    kinds = frozenset(name.strip().lower() for name in names if name.strip())
-    unknown = kinds - {*KINDS, "none"}
-    if unknown:
-        raise ValueError(
-            f"TWITTER_MEDIA={value!r}: {', '.join(sorted(unknown))} is not one of "
-            f"{', '.join(KINDS)} (or empty for no media)"
-        )
-    return kinds - {"none"}
 
 
 def largest_photo_url(url: str) -> str:
@@ -168,17 +155,11 @@ class MediaPipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        try:
-            kinds = parse_kinds(s.get("TWITTER_MEDIA"))
-        except ValueError as exc:
-            raise NotConfigured(f"{exc}; no media files are downloaded") from None
+        # Checked at start-up (settings/check.py): a bad value never gets here.
+        kinds = parse_kinds(s.get("TWITTER_MEDIA"))
         if not kinds:
-            raise NotConfigured  # asked for: no warning
-
+            raise NotConfigured  # no media, as asked: no warning
         concurrency = s.getint("TWITTER_MEDIA_CONCURRENCY")
-        if concurrency < 1:
-            raise NotConfigured(f"TWITTER_MEDIA_CONCURRENCY ({concurrency!r}) must be 1 or more; "
-                                "no media files are downloaded")
         pipeline = cls(crawler, kinds, concurrency=concurrency,
                        max_bytes=s.getint("TWITTER_MEDIA_MAX_BYTES"),
                        retry_times=s.getint("TWITTER_MEDIA_RETRY_TIMES"),
