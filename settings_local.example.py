@@ -11,7 +11,7 @@ with -s where other users can read command lines (ps).
 # -- Twitter API ------------------------------------------------------------------------------
 
 # API base URL: requests go to {TWITTER_API_URL}/1.1/... The bundled emulator is
-# http://127.0.0.1:PORT (python -m twitter_crawler.emulator); against it no credentials are
+# http://127.0.0.1:PORT (python -m twitter_emulator); against it no credentials are
 # needed (its demo credentials are used when none are set).
 # TWITTER_API_URL = "https://api.twitter.com"
 # TWITTER_API_VERSION = "1.1"

@@ -126,11 +126,11 @@ class Server:
 
 
 def emulator(*args: str, log: Path | None = None) -> Server:
-    return Server("twitter_crawler.emulator", "--log-level", "WARNING", *args, log=log)
+    return Server("twitter_emulator", "--log-level", "WARNING", *args, log=log)
 
 
 def podserver(log: Path | None = None) -> Server:
-    return Server("twitter_crawler.podserver", log=log)
+    return Server("pod_testserver", log=log)
 
 
 @dataclass

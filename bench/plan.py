@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from twitter_crawler.emulator.quotas import DEFAULT_LIMITS
+from twitter_emulator.quotas import DEFAULT_LIMITS
 
 LIST_PAGE = 200
 IDS_PAGE = 5000

@@ -109,7 +109,7 @@ def run(workdir: Path, *, quick: bool, store: str, output: Path | None, argv: li
         provenance(argv),
         "",
         f"`py-spy record --idle --threads -r 200` on `scrapy crawl twitter -a following_tweets="
-        f"{size['per_following']}` over `python -m twitter_crawler.emulator {' '.join(emu_args)}` "
+        f"{size['per_following']}` over `python -m twitter_emulator {' '.join(emu_args)}` "
         f"({p.timeline_tweets:,} timeline tweets, {m.run.to_last_commit:.1f} s under the profiler, "
         f"{m.rate:,.0f} tweets/s, crawl CPU {m.run.usage.cpu:.1f} s). Per thread: the share of its samples "
         "in which it was running (not waiting in the selector, a lock or a queue), then the functions "

@@ -156,7 +156,7 @@ def render(results: dict[str, list[QuotaRun]], worlds: Any, factor: float, argv:
         ])
         emu = " ".join(world_args(size, f))
         notes.append(
-            f"* **{label}** (F = {f:g}): `python -m twitter_crawler.emulator {emu}`, crawled with "
+            f"* **{label}** (F = {f:g}): `python -m twitter_emulator {emu}`, crawled with "
             f"`scrapy crawl twitter -a handle=alice -a following_tweets={size['per_following']} "
             f"-s TWITTER_RATELIMIT_MARGIN={1 / f:g}`. Least time: {q0.best.describe(q0.window, q0.latency)} "
             f"= **{q0.minimum:.2f} s**. The crawl's requests: {match}."

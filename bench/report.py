@@ -20,8 +20,8 @@ DEFAULT = ROOT / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 
 Measured by `bench/` (PRODUCT.md §11), not by timed tests. Every figure comes from real
-processes on this machine: the API emulator (`python -m twitter_crawler.emulator`), the Pod test
-server (`python -m twitter_crawler.podserver`), `scrapy crawl twitter` and, for the side-by-side,
+processes on this machine: the API emulator (`python -m twitter_emulator`), the Pod test
+server (`python -m pod_testserver`), `scrapy crawl twitter` and, for the side-by-side,
 a tweepy importer that works like the original Memri plugin (`bench/baseline.py`).
 
 ```bash

@@ -149,7 +149,7 @@ def render(pairs: list[tuple[QuotaRun, BaselineRun]], realtime: list[QuotaRun], 
         "",
         provenance(argv),
         "",
-        f"World: `python -m twitter_crawler.emulator {' '.join(world_args(size, factor))}` (F = {factor:g}: "
+        f"World: `python -m twitter_emulator {' '.join(world_args(size, factor))}` (F = {factor:g}: "
         f"window {window:g} s, latency {latency * 1000:g} ms), a fresh emulator for each importer, run one "
         "after the other in alternating order. twitter_crawler: `scrapy crawl twitter -a handle=alice "
         f"-a following_tweets={size['per_following']} -s TWITTER_RATELIMIT_MARGIN={1 / factor:g}`. Baseline: "

@@ -171,7 +171,7 @@ def render(results: dict[Config, list[Measure]], size: dict[str, int], emu_args:
         "",
         provenance(argv),
         "",
-        f"World: `python -m twitter_crawler.emulator {' '.join(emu_args)}` — @alice follows "
+        f"World: `python -m twitter_emulator {' '.join(emu_args)}` — @alice follows "
         f"{size['followings']:,} accounts with {size['per_following']:,} tweets each and has "
         f"{size['tweets']:,} tweets of her own ({size['followers']:,} followers); crawled with "
         f"`scrapy crawl twitter -a handle=alice -a following_tweets={size['per_following']}`: "

@@ -68,7 +68,7 @@ def run(workdir: Path, *, quick: bool, repeat: int, store: str, output: Path | N
         "",
         provenance(argv),
         "",
-        f"World: `python -m twitter_crawler.emulator {' '.join(emu_args)}` ({tweets:,} timeline tweets), "
+        f"World: `python -m twitter_emulator {' '.join(emu_args)}` ({tweets:,} timeline tweets), "
         "every variant once per round, same order, same emulator. *× as is* compares with the unchanged "
         "crawl of the same round (tweets/s: higher is better; CPU: as-is CPU ÷ variant CPU, higher is "
         "better). Items = Scrapy items through the pipelines.",

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 . .venv/bin/activate
 out="$(mktemp)"
-python -u -m twitter_crawler.emulator --host 127.0.0.1 --port 0 --handle alice \
+python -u -m twitter_emulator --host 127.0.0.1 --port 0 --handle alice \
     --followers 300 --followings 40 --tweets 400 --following-tweets 20 >"$out" &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; rm -f "$out"' EXIT

@@ -116,7 +116,7 @@ class Pod:
         except PodRequestError as exc:
             raise PodRequestError(
                 f"the Pod did not issue a PluginAuth ({exc}); only the test Pod "
-                "(python -m twitter_crawler.podserver) does: for another Pod pass --auth-json"
+                "(python -m pod_testserver) does: for another Pod pass --auth-json"
             ) from None
 
     def get(self, item_id: str) -> dict[str, Any] | None:

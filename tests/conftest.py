@@ -23,7 +23,7 @@ def start_emulator() -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
     def start(*args: str) -> ServerProcess:
-        server = ServerProcess("twitter_crawler.emulator", *args).start()
+        server = ServerProcess("twitter_emulator", *args).start()
         started.append(server)
         return server
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import twitter_crawler
+import twitter_emulator
 from twitter_crawler.api.common import source_name, to_iso_utc
 from twitter_crawler.api.v1.parse import (
     IdsPage,
@@ -32,7 +32,7 @@ from twitter_crawler.api.v1.parse import (
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, item_key, to_dict
 
-RECORDINGS = Path(twitter_crawler.__file__).parent / "emulator" / "recordings" / "twitter-v1.1"
+RECORDINGS = Path(twitter_emulator.__file__).parent / "recordings" / "twitter-v1.1"
 
 
 def body(name: str) -> bytes:

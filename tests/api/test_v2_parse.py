@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import twitter_crawler
+import twitter_emulator
 from twitter_crawler.api.v2.parse import (
     Problem,
     ProblemError,
@@ -32,7 +32,7 @@ from twitter_crawler.api.v2.parse import (
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, item_key, to_dict
 
-RECORDINGS = Path(twitter_crawler.__file__).parent / "emulator" / "recordings" / "twitter-v2"
+RECORDINGS = Path(twitter_emulator.__file__).parent / "recordings" / "twitter-v2"
 PROBLEMS = "https://api.twitter.com/2/problems/"
 
 

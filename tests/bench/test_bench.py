@@ -24,7 +24,7 @@ WORLD = ["--handle", "alice", "--followers", "450", "--followings", "230", "--tw
 
 
 def started(*args: str) -> ServerProcess:
-    return ServerProcess("twitter_crawler.emulator", "--log-level", "WARNING", *args).start()
+    return ServerProcess("twitter_emulator", "--log-level", "WARNING", *args).start()
 
 
 @pytest.mark.parametrize("strategy", ["list", "ids"])

@@ -13,5 +13,5 @@ WORLD = ["--handle", "alice", "--followers", "230", "--followings", "45", "--twe
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServerProcess]:
-    with ServerProcess("twitter_crawler.emulator", *WORLD) as server:
+    with ServerProcess("twitter_emulator", *WORLD) as server:
         yield server

@@ -223,7 +223,7 @@ WORLD = ["--handle", "alice", "--followers", "60", "--followings", "40", "--twee
 def imports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
     """The world imported over v1.1 and over v2, each into its own SQLite store."""
     tmp_path = tmp_path_factory.mktemp("cross-version")
-    with ServerProcess("twitter_crawler.emulator", *WORLD) as emulator:
+    with ServerProcess("twitter_emulator", *WORLD) as emulator:
         # Both crawls at once: they share nothing but the emulator (each version has quotas of
         # its own), and the machine has two cores.
         with ThreadPoolExecutor(2) as pool:

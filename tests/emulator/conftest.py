@@ -13,7 +13,7 @@ from requests_oauthlib import OAuth1
 from tests.support.servers import ServerProcess
 from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS as CREDS
 
-MODULE = "twitter_crawler.emulator"
+MODULE = "twitter_emulator"
 #: The shared world: big enough for several pages everywhere and for the 3,200 cap.
 WORLD_ARGS = (
     "--handle", "alice", "--followers", "450", "--followings", "60", "--tweets", "3300",

@@ -23,8 +23,8 @@ import requests
 from tests.emulator.conftest import Client, oauth, running
 from tests.emulator.test_v2_client import V2Client
 from tests.support.servers import ServerProcess
-from twitter_crawler.emulator.media import MediaServer, SyntheticCatalog
-from twitter_crawler.emulator.server import RequestLog
+from twitter_emulator.media import MediaServer, SyntheticCatalog
+from twitter_emulator.server import RequestLog
 
 WORLD = (
     "--followers", "60", "--followings", "20", "--tweets", "150", "--following-tweets", "6",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twitter_crawler.emulator.oauth import (
+from twitter_emulator.oauth import (
     AuthError,
     Verifier,
     base_string,

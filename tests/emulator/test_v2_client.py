@@ -14,7 +14,7 @@ from scrapy import Request
 
 from tests.emulator.conftest import CREDS, oauth, running
 from tests.support.servers import ServerProcess
-from twitter_crawler.emulator.v2 import DEMO_BEARER_TOKEN
+from twitter_emulator.v2 import DEMO_BEARER_TOKEN
 
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 import tracemalloc
 
-from twitter_crawler.emulator.api import SyntheticApi
-from twitter_crawler.emulator.world import ME, World, WorldOptions
+from twitter_emulator.api import SyntheticApi
+from twitter_emulator.world import ME, World, WorldOptions
 
 
 def test_large_world_is_lazy() -> None:

@@ -54,7 +54,7 @@ def test_every_fault_at_once_still_imports_the_complete_world_once(
     tmp_path: Path, api: ApiVersion, strategy: str
 ) -> None:
     out, pod = tmp_path / "items.jsonl", tmp_path / "pod.sqlite3"
-    with ServerProcess("twitter_crawler.emulator", *WORLD, *ALL_FAULTS, "--fault-seed", "4") as emulator:
+    with ServerProcess("twitter_emulator", *WORLD, *ALL_FAULTS, "--fault-seed", "4") as emulator:
         result = run_crawl(emulator.url, "alice", "-O", str(out),
                            settings={"POD_URL": f"sqlite:///{pod}", "TWITTER_CONTACTS_STRATEGY": strategy,
                                      **RETRIES, **api.settings})
@@ -109,7 +109,7 @@ def test_twisted_resend_is_off_and_a_repeated_nonce_never_closes_the_crawl(
     runs = {}
     for name, handler in (("stock", {"DOWNLOAD_HANDLERS": STOCK_HANDLER}), ("project", {})):
         pod = tmp_path / f"{name}.sqlite3"
-        with ServerProcess("twitter_crawler.emulator", *world) as emulator:
+        with ServerProcess("twitter_emulator", *world) as emulator:
             result = run_crawl(emulator.url, "alice",
                                settings={"POD_URL": f"sqlite:///{pod}", **RETRIES, **handler,
                                          **api.settings})
@@ -141,7 +141,7 @@ def test_followed_accounts_suspended_protected_or_listed_but_gone_never_stop_the
     ``not-authorized-for-resource`` error and no data. Each is skipped with a line; the crawl
     finishes."""
     pod = tmp_path / "pod.sqlite3"
-    with ServerProcess("twitter_crawler.emulator", *WORLD) as emulator:
+    with ServerProcess("twitter_emulator", *WORLD) as emulator:
         world = emulator.get_json("/_emulator/world")
         result = run_crawl(emulator.url, "alice", "-a", "parts=following_timelines",
                            settings={"POD_URL": f"sqlite:///{pod}", **api.settings})

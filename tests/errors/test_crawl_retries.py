@@ -64,7 +64,7 @@ def test_an_endpoint_that_keeps_failing_is_retried_then_given_up_while_the_rest_
     if api.v2:
         our_line = V2_LINES.get(case, our_line)
     pod = tmp_path / "pod.sqlite3"
-    with ServerProcess("twitter_crawler.emulator", *WORLD) as emulator, \
+    with ServerProcess("twitter_emulator", *WORLD) as emulator, \
             ServerProcess("tests.support.faultproxy", "--upstream", emulator.url,
                           "--rule", f"{api.followings}={action}") as proxy:
         world = emulator.get_json("/_emulator/world")

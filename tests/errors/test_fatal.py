@@ -72,7 +72,7 @@ def test_fatal_condition_closes_with_reason_one_line_and_exit_status(
     case: str, api: ApiVersion, tmp_path: Path
 ) -> None:
     options, handle, settings, reason, status, words = (V2_CASES if api.v2 else CASES)[case]
-    with ServerProcess("twitter_crawler.emulator", *SMALL_WORLD, *options) as emulator:
+    with ServerProcess("twitter_emulator", *SMALL_WORLD, *options) as emulator:
         if handle == "SUSPENDED":
             # A handle the API reports as suspended: the emulator's suspended accounts answer
             # users/show with 403 code 63, as Twitter does for a suspended handle.

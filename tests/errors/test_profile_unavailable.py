@@ -14,7 +14,7 @@ FAST_RETRIES = {"RETRY_TIMES": "1", "TWITTER_RETRY_BACKOFF_BASE": "0"}
 
 @pytest.mark.parametrize("action", ["503", "drop", "truncate"])
 def test_profile_that_never_comes_closes_with_a_reason(tmp_path: Path, action: str) -> None:
-    with ServerProcess("twitter_crawler.emulator", "--followers", "5") as emulator, \
+    with ServerProcess("twitter_emulator", "--followers", "5") as emulator, \
             ServerProcess("tests.support.faultproxy", "--upstream", emulator.url,
                           "--rule", f"users/show={action}") as proxy:
         result = run_crawl(proxy.url, "alice", settings={

@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 def start_pod(port: int, data: Path) -> ServerProcess:
-    return ServerProcess("twitter_crawler.podserver", "--port", str(port), "--data", str(data)).start()
+    return ServerProcess("pod_testserver", "--port", str(port), "--data", str(data)).start()
 
 
 @pytest.mark.parametrize("api", BOTH)

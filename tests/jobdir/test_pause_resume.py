@@ -25,7 +25,7 @@ BASE = ["--handle", "alice", "--protected-followings", "1", "--suspended-followi
 
 
 def emulator(*world: str) -> ServerProcess:
-    return ServerProcess("twitter_crawler.emulator", *BASE, *world).start()
+    return ServerProcess("twitter_emulator", *BASE, *world).start()
 
 
 @pytest.fixture

@@ -34,5 +34,5 @@ def pod_server() -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServerProcess]:
-    with ServerProcess("twitter_crawler.emulator", *emulator_args()) as server:
+    with ServerProcess("twitter_emulator", *emulator_args()) as server:
         yield server

@@ -84,7 +84,7 @@ def test_bad_twitter_credentials_end_in_error_status(
 
 def test_started_with_progress_then_sigterm_aborts(pod_server: ServerProcess, tmp_path: Path) -> None:
     # Slow answers: the run is still going when the Pod looks, and when it stops the container.
-    with ServerProcess("twitter_crawler.emulator", *emulator_args("--latency", "0.4")) as slow:
+    with ServerProcess("twitter_emulator", *emulator_args("--latency", "0.4")) as slow:
         owner = PodOwner(pod_server)
         run = owner.create_run({"handle": "alice", "api_url": slow.url, **CREDENTIALS})
         env = container_env(owner.pod_env(run), {"POD_PLUGIN_PROGRESS_INTERVAL": "0.3"})

@@ -1,5 +1,5 @@
 """The test Pod's PluginAuth: what a plugin the Pod starts authenticates with, instead of the
-database key it never sees (twitter_crawler/podserver/pluginauth.py)."""
+database key it never sees (pod_testserver/pluginauth.py)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from tests.support.servers import ServerProcess
 
 @contextmanager
 def podserver(*args: str) -> Iterator[ServerProcess]:
-    """``python -m twitter_crawler.podserver *args``, stopped on exit."""
-    server = ServerProcess("twitter_crawler.podserver", *args).start()
+    """``python -m pod_testserver *args``, stopped on exit."""
+    server = ServerProcess("pod_testserver", *args).start()
     try:
         yield server
     finally:

@@ -94,7 +94,7 @@ def test_it_prints_exactly_its_address_on_stdout() -> None:
             sys.executable,
             "-u",
             "-m",
-            "twitter_crawler.podserver",
+            "pod_testserver",
             "--host",
             "127.0.0.1",
             "--port",

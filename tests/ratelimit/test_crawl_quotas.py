@@ -57,7 +57,7 @@ def test_headers_park_an_endpoint_without_any_429_while_others_go_on(
              "--following-tweets", "5", "--protected-followings", "1", "--suspended-followings", "1",
              "--seed", "5", "--window", "2", "--quota", f"{api.followers}=1", "--latency", "0.1")
     out, pod = tmp_path / "items.jsonl", tmp_path / "pod.sqlite3"
-    with ServerProcess("twitter_crawler.emulator", *world) as emulator:
+    with ServerProcess("twitter_emulator", *world) as emulator:
         result = run_crawl(emulator.url, "alice", "-O", str(out),
                            settings={"POD_URL": f"sqlite:///{pod}", "TWITTER_CONTACTS_STRATEGY": "list",
                                      "TWITTER_RATELIMIT_MARGIN": "0.5", **api.settings})
@@ -119,7 +119,7 @@ def test_429_after_a_spent_quota_is_retried_after_the_reset(tmp_path: Path, api:
              "--protected-followings", "1", "--suspended-followings", "1", "--seed", "9",
              "--window", "5", "--quota", f"{api.profile}=2")
     out, pod = tmp_path / "items.jsonl", tmp_path / "pod.sqlite3"
-    with ServerProcess("twitter_crawler.emulator", *world) as emulator:
+    with ServerProcess("twitter_emulator", *world) as emulator:
         spent = [signed_get_path(emulator.url, *PROFILE[api.version]) for _ in range(2)]
         assert [s[0] for s in spent] == [200, 200]
         assert spent[-1][1]["x-rate-limit-remaining"] == "0"

@@ -195,11 +195,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     found = Scenario(secrets=dict(TWITTER_SECRETS))
     servers: list[ServerProcess] = []
     try:
-        pod = LoggedServer("twitter_crawler.podserver", "--data", str(out / "pod-data.sqlite3"),
+        pod = LoggedServer("pod_testserver", "--data", str(out / "pod-data.sqlite3"),
                            log=out / "podserver.log").start()
         servers.append(pod)
         for _ in range(3):
-            servers.append(ServerProcess("twitter_crawler.emulator", *WORLD, *PARKING).start())
+            servers.append(ServerProcess("twitter_emulator", *WORLD, *PARKING).start())
         emulator_sqlite, emulator_pod, emulator_plugin = (s.url for s in servers[1:])
 
         crawler = PodOwner(pod)

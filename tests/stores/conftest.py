@@ -1,6 +1,6 @@
 """Both stores behind one harness: the contract tests run once per store.
 
-The Pod store talks to a real ``python -m twitter_crawler.podserver`` process (one per session);
+The Pod store talks to a real ``python -m pod_testserver`` process (one per session);
 each test gets its own owner (fresh keys), hence its own empty Pod database.
 """
 

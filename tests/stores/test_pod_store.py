@@ -219,7 +219,7 @@ def test_a_lost_answer_then_a_retry_creates_nothing_twice(own_server: ServerProc
 def test_a_pod_killed_and_restarted_mid_import(tmp_path: Path) -> None:
     data = str(tmp_path / "pod-data.sqlite3")
     port = str(free_port())
-    first = ServerProcess("twitter_crawler.podserver", "--port", port, "--data", data).start()
+    first = ServerProcess("pod_testserver", "--port", port, "--data", data).start()
     pod = PodHarness(first)
     store = pod.store()
     try:
@@ -231,7 +231,7 @@ def test_a_pod_killed_and_restarted_mid_import(tmp_path: Path) -> None:
         stop(first)
     with pytest.raises(StoreError, match="cannot reach the Pod"):
         store.write(BATCH)
-    second = ServerProcess("twitter_crawler.podserver", "--port", port, "--data", data).start()
+    second = ServerProcess("pod_testserver", "--port", port, "--data", data).start()
     try:
         pod.server = second
         result = store.write(BATCH)

@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
-from twitter_crawler.emulator.v2 import route as v2_route
+from twitter_emulator.v2 import route as v2_route
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
               "proxy-connection", "te", "trailer"}

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServerProcess:
-    """``with ServerProcess("twitter_crawler.emulator", "--followers", "10") as server: ...``"""
+    """``with ServerProcess("twitter_emulator", "--followers", "10") as server: ...``"""
 
     def __init__(self, module: str, *args: str, env: dict[str, str] | None = None) -> None:
         self.module = module

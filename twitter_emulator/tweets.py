@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from twitter_crawler.emulator import synth
-from twitter_crawler.emulator.synth import (
+from twitter_emulator import synth
+from twitter_emulator.synth import (
     M64,
     MEDIA_BIT,
     OUT0,
@@ -33,7 +33,7 @@ from twitter_crawler.emulator.synth import (
 )
 
 if TYPE_CHECKING:
-    from twitter_crawler.emulator.world import World
+    from twitter_emulator.world import World
 
 logger = logging.getLogger(__name__)
 

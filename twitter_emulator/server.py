@@ -30,20 +30,20 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from twitter_crawler.emulator.api import ApiError, Params, twitter_error
-from twitter_crawler.emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
-from twitter_crawler.emulator.media import MediaServer
-from twitter_crawler.emulator.oauth import AuthError, Verifier, base_url, parse_authorization
-from twitter_crawler.emulator.quotas import QuotaBook, QuotaState
-from twitter_crawler.emulator.usage import Usage
-from twitter_crawler.emulator.v2 import (
+from twitter_emulator.api import ApiError, Params, twitter_error
+from twitter_emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
+from twitter_emulator.media import MediaServer
+from twitter_emulator.oauth import AuthError, Verifier, base_url, parse_authorization
+from twitter_emulator.quotas import QuotaBook, QuotaState
+from twitter_emulator.usage import Usage
+from twitter_emulator.v2 import (
     CLIENT_FORBIDDEN,
     NOT_FOUND,
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     V2Error,
 )
-from twitter_crawler.emulator.v2 import route as v2_route
+from twitter_emulator.v2 import route as v2_route
 
 logger = logging.getLogger(__name__)
 
@@ -420,7 +420,7 @@ class Emulator:
         return web.json_response({"ok": True, **changed, "world": world.summary()})
 
     async def handle_truth(self, request: web.Request) -> web.StreamResponse:
-        from twitter_crawler.emulator.truth import parse_query, truth_items
+        from twitter_emulator.truth import parse_query, truth_items
 
         world = getattr(self.api, "world", None)
         if world is None:

@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from twitter_crawler.emulator.server import RequestLog
+    from twitter_emulator.server import RequestLog
 
 logger = logging.getLogger(__name__)
 

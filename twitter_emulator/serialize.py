@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from twitter_crawler.emulator import synth
-from twitter_crawler.emulator.synth import h64
-from twitter_crawler.emulator.tweets import TCO, Media, TweetModel
+from twitter_emulator import synth
+from twitter_emulator.synth import h64
+from twitter_emulator.tweets import TCO, Media, TweetModel
 
 if TYPE_CHECKING:
-    from twitter_crawler.emulator.world import Account, World
+    from twitter_emulator.world import Account, World
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from twitter_crawler.emulator import synth, v2model
-from twitter_crawler.emulator.tweets import TweetModel
-from twitter_crawler.emulator.world import TIMELINE_CAP, World
+from twitter_emulator import synth, v2model
+from twitter_emulator.tweets import TweetModel
+from twitter_emulator.world import TIMELINE_CAP, World
 from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref, to_dict
 
 logger = logging.getLogger(__name__)

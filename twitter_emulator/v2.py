@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from twitter_crawler.emulator import synth
-from twitter_crawler.emulator.serialize_v2 import V2Renderer
-from twitter_crawler.emulator.world import ME, TIMELINE_CAP, World
+from twitter_emulator import synth
+from twitter_emulator.serialize_v2 import V2Renderer
+from twitter_emulator.world import ME, TIMELINE_CAP, World
 
 logger = logging.getLogger(__name__)
 

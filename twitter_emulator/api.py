@@ -11,9 +11,9 @@ import logging
 from itertools import islice
 from typing import Any
 
-from twitter_crawler.emulator.graph import ContactList
-from twitter_crawler.emulator.serialize import Renderer
-from twitter_crawler.emulator.world import ME, World
+from twitter_emulator.graph import ContactList
+from twitter_emulator.serialize import Renderer
+from twitter_emulator.world import ME, World
 
 logger = logging.getLogger(__name__)
 

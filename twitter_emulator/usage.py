@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from twitter_crawler.emulator.v2 import PROBLEMS
+from twitter_emulator.v2 import PROBLEMS
 
 PERIODS = ("Monthly", "Daily")
 #: The product name of the recorded answer's ``product_name`` (a pay-per-use app's is similar).

@@ -8,7 +8,7 @@ expansion. Texts are HTML-escaped (``&amp;``, ``&lt;``, ``&gt;``), as in v1.1. D
 ``2022-10-01T00:00:00.000Z``.
 
 v2-only facts (the v2 text, reply and quote counts, conversation ids, media keys) come from
-:mod:`twitter_crawler.emulator.v2model`.
+:mod:`twitter_emulator.v2model`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from twitter_crawler.emulator import v2model
-from twitter_crawler.emulator.serialize import escape
-from twitter_crawler.emulator.tweets import TCO, Media, TweetModel
+from twitter_emulator import v2model
+from twitter_emulator.serialize import escape
+from twitter_emulator.tweets import TCO, Media, TweetModel
 
 if TYPE_CHECKING:
-    from twitter_crawler.emulator.world import World
+    from twitter_emulator.world import World
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from twitter_crawler.emulator import synth
-from twitter_crawler.emulator.synth import h64, subunit
-from twitter_crawler.emulator.tweets import RT_LIMIT, TCO, Hashtag, Link, Media, Mention, TweetModel
+from twitter_emulator import synth
+from twitter_emulator.synth import h64, subunit
+from twitter_emulator.tweets import RT_LIMIT, TCO, Hashtag, Link, Media, Mention, TweetModel
 
 if TYPE_CHECKING:
-    from twitter_crawler.emulator.world import World
+    from twitter_emulator.world import World
 
 logger = logging.getLogger(__name__)
 

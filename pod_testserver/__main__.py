@@ -1,4 +1,4 @@
-"""``python -m twitter_crawler.podserver --host 127.0.0.1 --port 0 [--data FILE]``
+"""``python -m pod_testserver --host 127.0.0.1 --port 0 [--data FILE]``
 
 Starts the test Pod and prints its address (``http://127.0.0.1:PORT``) as the only line on
 standard output; logs go to standard error. Data lives in memory, or in the SQLite file given
@@ -15,10 +15,10 @@ import sys
 
 from aiohttp import web
 
-from twitter_crawler.podserver.server import PodServer
-from twitter_crawler.podserver.storage import Storage
+from pod_testserver.server import PodServer
+from pod_testserver.storage import Storage
 
-logger = logging.getLogger("twitter_crawler.podserver")
+logger = logging.getLogger("pod_testserver")
 
 
 def _share(text: str) -> float:
@@ -30,7 +30,7 @@ def _share(text: str) -> float:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m twitter_crawler.podserver",
+        prog="python -m pod_testserver",
         description="A Memri Pod stand-in for tests: the v4 API that pymemri 0.1.2 calls.",
     )
     parser.add_argument("--host", default="127.0.0.1")

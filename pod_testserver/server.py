@@ -37,8 +37,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from twitter_crawler.podserver.pluginauth import BadPluginAuth, PluginAuthority
-from twitter_crawler.podserver.storage import PodError, Storage, key_hash
+from pod_testserver.pluginauth import BadPluginAuth, PluginAuthority
+from pod_testserver.storage import PodError, Storage, key_hash
 
 logger = logging.getLogger(__name__)
 
@@ -167,11 +167,11 @@ class PodServer:
     # -- routes --------------------------------------------------------------------------------
 
     async def root(self, request: web.Request) -> web.Response:
-        return web.Response(text="Pod test server (twitter_crawler)")
+        return web.Response(text="Pod test server (pod_testserver)")
 
     async def version(self, request: web.Request) -> web.Response:
         self._count("version", 200)
-        return _json({"cargo": POD_VERSION, "git_describe": "twitter_crawler-podserver"})
+        return _json({"cargo": POD_VERSION, "git_describe": "pod_testserver"})
 
     async def account(self, request: web.Request) -> web.Response:
         try:

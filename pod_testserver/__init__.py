@@ -1,6 +1,6 @@
 """A Memri Pod stand-in for tests, benchmarks and the offline demo.
 
-``python -m twitter_crawler.podserver --host 127.0.0.1 --port 0 [--data FILE]`` serves the
+``python -m pod_testserver --host 127.0.0.1 --port 0 [--data FILE]`` serves the
 routes pymemri 0.1.2 calls (``/v4/account``, ``/version``, ``/v4/<owner>/{create_item, get_item,
 update_item, delete_item, create_edge, delete_edge_by_source_target, get_edges, search, bulk,
 upload_file, upload_file_b, get_file}``, ``/v5/<owner>/schema``) with the Pod's semantics: unique

@@ -20,10 +20,10 @@ import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from twitter_crawler.emulator import synth
-from twitter_crawler.emulator.graph import ContactList, Progression
-from twitter_crawler.emulator.tweets import TweetModel, make_tweet
-from twitter_crawler.emulator.synth import (
+from twitter_emulator import synth
+from twitter_emulator.graph import ContactList, Progression
+from twitter_emulator.tweets import TweetModel, make_tweet
+from twitter_emulator.synth import (
     GRAPH0,
     MEDIA_BIT,
     ME,

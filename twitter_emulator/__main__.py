@@ -1,4 +1,4 @@
-"""``python -m twitter_crawler.emulator``: a faithful local Twitter API, v1.1 and v2.
+"""``python -m twitter_emulator``: a faithful local Twitter API, v1.1 and v2.
 
 Binds ``--host``/``--port`` (port 0 picks a free one) for the API and ``--media-port`` for the
 media of its world, prints exactly one line to stdout, the API's ``http://HOST:PORT`` (the media
@@ -17,16 +17,16 @@ from typing import Any
 
 from aiohttp import web
 
-from twitter_crawler.emulator.faults import FaultPlan
-from twitter_crawler.emulator.media import MediaServer, RecordedCatalog, SyntheticCatalog
-from twitter_crawler.emulator.oauth import Verifier
-from twitter_crawler.emulator.quotas import DEFAULT_APP_LIMITS, DEFAULT_LIMITS, QuotaBook, parse_override
-from twitter_crawler.emulator.server import Emulator, RequestLog
-from twitter_crawler.emulator.usage import CREDITS_EXHAUSTED, Usage
-from twitter_crawler.emulator.v2 import DEMO_BEARER_TOKEN
+from twitter_emulator.faults import FaultPlan
+from twitter_emulator.media import MediaServer, RecordedCatalog, SyntheticCatalog
+from twitter_emulator.oauth import Verifier
+from twitter_emulator.quotas import DEFAULT_APP_LIMITS, DEFAULT_LIMITS, QuotaBook, parse_override
+from twitter_emulator.server import Emulator, RequestLog
+from twitter_emulator.usage import CREDITS_EXHAUSTED, Usage
+from twitter_emulator.v2 import DEMO_BEARER_TOKEN
 from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 
-logger = logging.getLogger("twitter_crawler.emulator")
+logger = logging.getLogger("twitter_emulator")
 
 
 def _share(text: str) -> float:
@@ -59,7 +59,7 @@ def _positive(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m twitter_crawler.emulator",
+        prog="python -m twitter_emulator",
         description="A local Twitter API (v1.1 under /1.1, v2 under /2, one world) for tests, benchmarks "
                     "and the offline demo. Prints its base URL (http://HOST:PORT) as the only line on "
                     "stdout; logs go to stderr. "
@@ -186,17 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_emulator(args: argparse.Namespace) -> Emulator:
-    from twitter_crawler.emulator.v2 import RecordedV2, SyntheticV2
+    from twitter_emulator.v2 import RecordedV2, SyntheticV2
 
     catalog: Any = RecordedCatalog() if args.dataset == "recorded" else SyntheticCatalog()
     if args.dataset == "recorded":
-        from twitter_crawler.emulator.recorded import RecordedApi
+        from twitter_emulator.recorded import RecordedApi
 
         api: Any = RecordedApi()
         v2: Any = RecordedV2()
     else:
-        from twitter_crawler.emulator.api import SyntheticApi
-        from twitter_crawler.emulator.world import World, WorldOptions
+        from twitter_emulator.api import SyntheticApi
+        from twitter_emulator.world import World, WorldOptions
 
         api = SyntheticApi(World(WorldOptions(
             handle=args.handle.lstrip("@"), followers=args.followers, followings=args.followings,

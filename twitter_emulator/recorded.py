@@ -27,7 +27,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from twitter_crawler.emulator.api import (
+from twitter_emulator.api import (
     ApiError,
     Params,
     cursor_fields,
