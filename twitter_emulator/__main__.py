@@ -17,14 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
+from twitter_emulator import credentials
 from twitter_emulator.faults import FaultPlan
 from twitter_emulator.media import MediaServer, RecordedCatalog, SyntheticCatalog
 from twitter_emulator.oauth import Verifier
 from twitter_emulator.quotas import DEFAULT_APP_LIMITS, DEFAULT_LIMITS, QuotaBook, parse_override
 from twitter_emulator.server import Emulator, RequestLog
 from twitter_emulator.usage import CREDITS_EXHAUSTED, Usage
-from twitter_emulator.v2 import DEMO_BEARER_TOKEN
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 
 logger = logging.getLogger("twitter_emulator")
 
@@ -165,18 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer every /2 data request 402 CreditsDepleted (a problem type X does not "
                         "document); POST /_emulator/usage {\"credits_exhausted\": false} ends it")
 
-    c = p.add_argument_group("credentials (default: the project's LOCAL_DEMO_CREDENTIALS)")
-    c.add_argument("--consumer-key", default=LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_KEY"],
+    c = p.add_argument_group("credentials (default: the emulator's demo credentials, "
+                             "python -m twitter_emulator.credentials)")
+    c.add_argument("--consumer-key", default=credentials.CONSUMER_KEY,
                    help="the accepted consumer key (others: 401 code 32)")
-    c.add_argument("--consumer-secret", default=LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_SECRET"],
+    c.add_argument("--consumer-secret", default=credentials.CONSUMER_SECRET,
                    help="its secret")
-    c.add_argument("--access-token", default=LOCAL_DEMO_CREDENTIALS["TWITTER_ACCESS_TOKEN"],
+    c.add_argument("--access-token", default=credentials.ACCESS_TOKEN,
                    help="the accepted access token of the main account (others: 401 code 89)")
-    c.add_argument("--access-secret", default=LOCAL_DEMO_CREDENTIALS["TWITTER_ACCESS_SECRET"],
+    c.add_argument("--access-secret", default=credentials.ACCESS_SECRET,
                    help="its secret")
     c.add_argument("--extra-token", action="append", default=[], metavar="TOKEN:SECRET",
                    help="another accepted access token (own quotas), repeatable")
-    c.add_argument("--bearer-token", default=LOCAL_DEMO_CREDENTIALS.get("TWITTER_BEARER_TOKEN", DEMO_BEARER_TOKEN),
+    c.add_argument("--bearer-token", default=credentials.BEARER_TOKEN,
                    help="the accepted app-only bearer token of /2 (Authorization: Bearer ...; others: 401)")
     c.add_argument("--extra-bearer-token", action="append", default=[], metavar="TOKEN",
                    help="another accepted bearer token (an app context with its own quotas), repeatable")

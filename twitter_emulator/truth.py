@@ -2,8 +2,9 @@
 
 Computed from the world model directly (accounts, follow lists, :class:`TweetModel` records),
 never from the emulator's JSON, so that comparing a crawl's export with it checks the crawler's
-parser independently. The rules are PRODUCT.md §1/§3/§4 and the docstring of
-``twitter_crawler.items``; each one is applied where the comment says so.
+parser independently. The rules are PRODUCT.md §1/§3/§4 (Memri's Twitter data model); each one is
+applied where the comment says so. Items are plain dicts, written here from the world: the oracle
+shares no code with the crawler it judges.
 
 The result is one item per key, as the store holds it after all upserts: an account that is
 both mentioned (minimal) and seen in full appears once, in full. Items are produced as a stream
@@ -20,7 +21,6 @@ from typing import Any
 from twitter_emulator import synth, v2model
 from twitter_emulator.tweets import TweetModel
 from twitter_emulator.world import TIMELINE_CAP, World
-from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref, to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,23 @@ DEFAULT_FOLLOWING_TWEETS = 5
 
 
 API_VERSIONS = ("1.1", "2")
+#: The ``service`` of every Account and Tweet in Memri's model.
+SERVICE = "twitter"
+
+
+def _item(kind: str, **props: object) -> dict[str, Any]:
+    """An item as a crawl exports it: ``type`` first, then its properties in the data model's
+    order (the keyword order here), ``None`` left out (an export never writes one)."""
+    out: dict[str, Any] = {"type": kind}
+    out.update((name, value) for name, value in props.items() if value is not None)
+    return out
+
+
+def _ref(item_type: str, key: str) -> dict[str, str]:
+    """An edge's end: a Website by its ``url``, anything else by its ``externalId``."""
+    if item_type == "Website":
+        return {"type": "Website", "url": key}
+    return {"type": item_type, "externalId": key}
 
 
 @dataclass(frozen=True)
@@ -44,8 +61,10 @@ class TruthQuery:
 
 def account_item(world: World, slot: int, is_me: bool) -> dict[str, Any]:
     a = world.account(slot)
-    return to_dict(Account(
+    return _item(
+        "Account",
         externalId=str(a.id),
+        service=SERVICE,
         handle=a.screen_name,
         displayName=a.name,
         description=a.description,
@@ -62,11 +81,11 @@ def account_item(world: World, slot: int, is_me: bool) -> dict[str, Any]:
         # Known for every full account (the crawl knows the imported account's id): true for
         # the imported handle, false for everyone else. Minimal mention Accounts leave it out.
         isMe=is_me,
-    ))
+    )
 
 
 def _edge(name: str, src_type: str, src: str, dst_type: str, dst: str) -> dict[str, Any]:
-    return to_dict(Edge(name=name, source=ref(src_type, src), target=ref(dst_type, dst)))
+    return _item("Edge", name=name, source=_ref(src_type, src), target=_ref(dst_type, dst))
 
 
 
@@ -76,15 +95,15 @@ def _media_items(t: TweetModel, tid: str) -> Iterator[dict[str, Any]]:
         mid = str(media.id)
         if media.kind == "photo":
             # width/height: the original size (sizes.large and original_info agree here)
-            yield to_dict(Photo(externalId=mid, url=media.url_https, width=media.width, height=media.height))
+            yield _item("Photo", externalId=mid, url=media.url_https, width=media.width, height=media.height)
             yield _edge("photo", "Tweet", tid, "Photo", mid)
         else:
             mp4 = [v for v in media.variants or () if v["content_type"] == "video/mp4"]
             best = max(mp4, key=lambda v: v.get("bitrate", 0))["url"] if mp4 else None
-            yield to_dict(Video(
-                externalId=mid, url=best, thumbnailUrl=media.url_https,
+            yield _item(
+                "Video", externalId=mid, url=best, thumbnailUrl=media.url_https,
                 durationMs=media.duration_ms, isGif=media.kind == "animated_gif",
-            ))
+            )
             yield _edge("video", "Tweet", tid, "Video", mid)
 
 class _Collector:
@@ -105,13 +124,15 @@ class _Collector:
             self.tweets.add(t.id)
             self.authors.add(t.slot)
             orig = w.tweet(*t.retweeted) if t.retweeted else None
-            yield to_dict(Tweet(
+            yield _item(
+                "Tweet",
                 externalId=tid,
-                # A retweet's message is the retweeted tweet's full text (items.py); texts are
+                service=SERVICE,
+                # A retweet's message is the retweeted tweet's full text (PRODUCT.md §4); texts are
                 # HTML-unescaped (the model keeps them unescaped).
                 message=orig.text if orig else t.text,
                 postDate=synth.iso_date(t.ms),
-                # retweet, else quote, else reply, else tweet (items.py)
+                # retweet, else quote, else reply, else tweet (PRODUCT.md §4)
                 tweetType="retweet" if orig else t.kind,
                 lang=t.lang,
                 source=t.source[0],  # the app name, without its HTML anchor
@@ -119,7 +140,7 @@ class _Collector:
                 likeCount=t.favorite_count,
                 # inReplyToId, but no reference edge: v1.1 never embeds the replied-to tweet
                 inReplyToId=str(w.tweet_id(*t.reply_to)) if t.reply_to else None,
-            ))
+            )
             yield _edge("author", "Tweet", tid, "Account", str(w.user_id(t.slot)))
             if orig:
                 # The original and its author are items of their own, linked by a reference
@@ -151,7 +172,7 @@ class _Collector:
             seen_links.add(link.expanded)
             if link.expanded not in self.websites:
                 self.websites.add(link.expanded)
-                yield to_dict(Website(url=link.expanded, displayUrl=link.display))
+                yield _item("Website", url=link.expanded, displayUrl=link.display)
             yield _edge("link", "Tweet", tid, "Website", link.expanded)
 
 
@@ -212,8 +233,10 @@ class _CollectorV2:
         tid = str(t.id)
         self.authors.add(t.slot)
         text = v2model.view(w, w.tweet(*t.retweeted) if t.retweeted else t).text
-        yield to_dict(Tweet(
+        yield _item(
+            "Tweet",
             externalId=tid,
+            service=SERVICE,
             message=text,  # the model keeps texts unescaped
             postDate=synth.iso_date(t.ms),
             tweetType="retweet" if t.retweeted else t.kind,
@@ -224,7 +247,7 @@ class _CollectorV2:
             inReplyToId=str(w.tweet_id(*t.reply_to)) if t.reply_to and not t.retweeted else None,
             replyCount=v2model.reply_count(w, t),
             conversationId=str(v2model.conversation_id(w, t)),
-        ))
+        )
         yield _edge("author", "Tweet", tid, "Account", str(w.user_id(t.slot)))
         if t.retweeted:
             return
@@ -241,7 +264,7 @@ class _CollectorV2:
             seen_links.add(link.expanded)
             if link.expanded not in self.websites:
                 self.websites.add(link.expanded)
-                yield to_dict(Website(url=link.expanded, displayUrl=link.display))
+                yield _item("Website", url=link.expanded, displayUrl=link.display)
             yield _edge("link", "Tweet", tid, "Website", link.expanded)
 
     def _media(self, t: TweetModel) -> Iterator[dict[str, Any]]:
@@ -309,8 +332,9 @@ def truth_items(world: World, q: TruthQuery) -> Iterator[dict[str, Any]]:
         # A mention gives a minimal Account (externalId, handle, displayName); over v2 the
         # displayName only where a page carried the user object.
         named = not v2 or m in col.named
-        yield to_dict(Account(externalId=str(world.user_id(m)), handle=world.screen_name(m),
-                              displayName=world.account_static(m)[1] if named else None))
+        yield _item("Account", externalId=str(world.user_id(m)), service=SERVICE,
+                    handle=world.screen_name(m),
+                    displayName=world.account_static(m)[1] if named else None)
 
 
 def parse_query(world: World, params: dict[str, str], *, v2_source: bool = False) -> TruthQuery:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from twitter_emulator import synth
+from twitter_emulator import credentials, synth
 from twitter_emulator.serialize_v2 import V2Renderer
 from twitter_emulator.world import ME, TIMELINE_CAP, World
 
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 Params = dict[str, str]
 PROBLEMS = "https://api.twitter.com/2/problems/"
 #: The app-only bearer token the emulator accepts by default (``--bearer-token``).
-DEMO_BEARER_TOKEN = "emulator-bearer-token"
+DEMO_BEARER_TOKEN = credentials.BEARER_TOKEN
 
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
 TOO_MANY_REQUESTS = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
