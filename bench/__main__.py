@@ -1,7 +1,7 @@
-"""``python -m bench {throughput,quota,side,scale,profile,all} [--quick] [--repeat N] ...``
+"""``python -m bench {throughput,quota,side,scale,mediaspan,profile,all} [--quick] [--repeat N] ...``
 
 Each benchmark prints its figures and rewrites its own section of BENCHMARKS.md (``--output``
-names another file, ``--no-write`` writes none). ``all`` runs the four benchmarks in order.
+names another file, ``--no-write`` writes none). ``all`` runs the benchmarks in order.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.report import DEFAULT
 
-BENCHMARKS = ("throughput", "quota", "side", "scale")
+BENCHMARKS = ("throughput", "quota", "side", "scale", "mediaspan")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "its section of BENCHMARKS.md.",
     )
     p.add_argument("benchmark", choices=(*BENCHMARKS, "profile", "variants", "all"),
-                   help="one benchmark; all: the four in order; profile and variants: diagnostics")
+                   help="one benchmark; all: those in order; profile and variants: diagnostics")
     p.add_argument("--quick", action="store_true", help="tiny worlds, one repeat: a smoke run")
     p.add_argument("--repeat", type=int, default=None,
                    help="runs per measurement (default: 2; 1 with --quick)")
@@ -90,6 +90,10 @@ def run_one(name: str, args: argparse.Namespace, workdir: Path, output: Path | N
 
         scale.run(workdir, quick=quick, full=args.full, repeat=args.repeat or (1 if quick else 2),
                   output=output, argv=argv)
+    elif name == "mediaspan":
+        from bench import mediaspan
+
+        mediaspan.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv)
     elif name == "profile":
         from bench import profile
 
