@@ -20,6 +20,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
 from tests.support.crawl import CrawlResult, run_crawl
 from tests.support.servers import ROOT, ServerProcess
+from twitter_crawler.addon import apply_defaults
 from twitter_crawler.settings import defaults
 from twitter_crawler.settings.check import (
     RULES,
@@ -207,13 +208,11 @@ def test_no_case_sent_a_request(outcomes: dict[str, Any]) -> None:
 
 
 def project_settings() -> Settings:
-    # The project's settings module as the crawl reads it, without this machine's TWITTER_*/POD_*
-    # environment variables or settings_local.py.
+    # The project's settings module and the add-on's defaults, as the crawl reads them, without
+    # this machine's TWITTER_*/POD_* environment variables or settings_local.py.
     settings = Settings()
     settings.setmodule("twitter_crawler.settings", priority="project")
-    for name in RULES:
-        if name.startswith(("TWITTER_", "POD_")):
-            settings.set(name, getattr(defaults, name), priority="project")
+    apply_defaults(settings)
     return settings
 
 

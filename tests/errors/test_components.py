@@ -16,9 +16,11 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from tests.ratelimit.fakeclock import FakeClock, build, project_settings
-from twitter_crawler import settings as project
+from twitter_crawler.addon import Addon
 from twitter_crawler.downloadermiddlewares import backoff
 from twitter_crawler.downloadermiddlewares.backoff import RetryBackoffMiddleware
+from twitter_crawler.downloadermiddlewares.oauth import OAuth1Middleware
+from twitter_crawler.downloadermiddlewares.ratelimit import RateLimitMiddleware
 from twitter_crawler.downloadhandlers.http11 import NoResendHTTP11DownloadHandler
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.spidermiddlewares.errors import TwitterErrorMiddleware
@@ -102,11 +104,11 @@ def test_backoff_settings(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> 
         backoff_mw(monkeypatch, clock, TWITTER_RETRY_BACKOFF_BASE=0)
     # between RetryMiddleware (550) and the rate-limit middleware: a retry waits before it takes
     # a budget unit, and the OAuth signer (last) signs it afterwards
-    order = project.DOWNLOADER_MIDDLEWARES
-    assert 550 < order["twitter_crawler.downloadermiddlewares.backoff.RetryBackoffMiddleware"] \
-        < order["twitter_crawler.downloadermiddlewares.ratelimit.RateLimitMiddleware"] \
-        < order["twitter_crawler.downloadermiddlewares.oauth.OAuth1Middleware"]
-    assert 429 not in project.RETRY_HTTP_CODES
+    settings = get_crawler(settings_dict={"ADDONS": {Addon: 0}}).settings
+    order = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    assert 550 < order[RetryBackoffMiddleware] < order[RateLimitMiddleware] \
+        < order[OAuth1Middleware]
+    assert 429 not in settings.getlist("RETRY_HTTP_CODES")
 
 
 # -- the download handler -----------------------------------------------------------------------
@@ -122,7 +124,8 @@ async def test_handler_never_resends_a_signed_request_by_itself() -> None:
     finally:
         await handler.close()
     path = "twitter_crawler.downloadhandlers.http11.NoResendHTTP11DownloadHandler"
-    assert project.DOWNLOAD_HANDLERS == {"http": path, "https": path}
+    settings = get_crawler(settings_dict={"ADDONS": {Addon: 0}}).settings
+    assert settings.getdict("DOWNLOAD_HANDLERS") == {"http": path, "https": path}
 
 
 # -- the error middleware -----------------------------------------------------------------------

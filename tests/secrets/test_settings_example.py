@@ -43,7 +43,9 @@ def test_secrets_are_marked_and_empty() -> None:
 def test_the_example_works_as_settings_local(tmp_path) -> None:
     local = tmp_path / "settings_local.py"
     local.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    code = ("from scrapy.utils.project import get_project_settings as g; s = g(); "
+    # The project's settings as a crawl resolves them (twitter_crawler.addon).
+    code = ("from scrapy.utils.project import get_project_settings as g; "
+            "from twitter_crawler.addon import resolve; s = g(); resolve(s); "
             "print(s.get('POD_URL'), repr(s.get('TWITTER_CONSUMER_SECRET')))")
     out = subprocess.run(  # noqa: S603 (our own command line)
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,

@@ -16,6 +16,7 @@ from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from twitter_crawler.addon import resolve
 from twitter_crawler.settings.check import BadSetting, check_settings
 from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
 
@@ -39,9 +40,11 @@ class Command(ScrapyCrawlCommand):
             except BadArgument as exc:
                 print(f"twitter: bad argument: {exc}", file=sys.stderr)  # noqa: T201
                 sys.exit(2)
-        # The settings, with the -s overrides, once for every component: a bad value ends the
-        # run here instead of switching a component off or raising in the middle of start-up.
+        # The settings, with the defaults, settings_local.py, the environment and the -s
+        # overrides, once for every component: a bad value ends the run here instead of
+        # switching a component off or raising in the middle of start-up.
         assert self.settings is not None
+        resolve(self.settings)
         try:
             check_settings(self.settings)
         except BadSetting as exc:

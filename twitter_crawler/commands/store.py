@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from twitter_crawler.addon import resolve
 from twitter_crawler.settings.check import BadSetting, check_settings
 from twitter_crawler.stores.base import StoreConfigError, StoreError
 from twitter_crawler.stores.sqlite import SQLiteStore
@@ -97,6 +98,9 @@ class Command(ScrapyCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
+        # No crawler is built here, so no add-on resolves the settings: POD_URL may come from
+        # settings_local.py or the environment, as for scrapy crawl.
+        resolve(self.settings)
         # POD_URL only: the one setting this command reads; a bad media or rate-limit setting
         # must not keep anyone from looking inside the store.
         try:

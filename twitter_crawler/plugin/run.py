@@ -67,22 +67,30 @@ def _check_args(args: Sequence[str]) -> None:
             )
 
 
+def project_settings() -> Settings:
+    """The project's settings as ``scrapy crawl`` resolves them: with the defaults,
+    ``settings_local.py`` and the ``TWITTER_*``/``POD_*`` environment variables."""
+    from scrapy.utils.project import get_project_settings
+
+    from twitter_crawler.addon import resolve
+
+    settings = get_project_settings()
+    resolve(settings)
+    return settings
+
+
 def _secret_settings() -> list[str]:
     """The secrets the crawl's settings will hold (from ``settings_local.py`` or ``TWITTER_*``
     environment variables), so that they are masked too."""
-    from scrapy.utils.project import get_project_settings
-
     from twitter_crawler.settings.defaults import SECRET_SETTINGS
 
-    settings = get_project_settings()
+    settings = project_settings()
     return [str(settings.get(name)) for name in SECRET_SETTINGS if settings.get(name)]
 
 
 def crawl_settings(env: PodEnvironment, config: RunConfig) -> Settings:
     """The project's settings, with the Pod of the environment and the run's config."""
-    from scrapy.utils.project import get_project_settings
-
-    settings = get_project_settings()
+    settings = project_settings()
     settings.setdict(
         {
             "POD_URL": env.url,
