@@ -1,12 +1,16 @@
-"""What both stores read out of a :class:`~twitter_crawler.stores.base.Batch`, checked once.
+"""What both stores read out of a :class:`~twitter_crawler.stores.base.Batch`, checked once, and
+the merge rule of an upsert, which both call.
 
 Both stores apply a batch with the same rules, so that they count and merge alike:
 
 * items are applied in order; the first time a key is seen (in the store or earlier in the
   batch) it is *created*, later occurrences are *updated* when they add or change a property,
   else *unchanged*. Counts do not depend on how the crawl was cut into batches;
-* an edge whose end is not stored yet creates that end as a minimal item (its key property
-  only), counted as created: in the Pod an edge needs both items;
+* an update merges by :func:`merge`: new properties are added, changed ones replaced, missing
+  ones kept, and a value is never erased with ``None``;
+* an edge whose end is not stored yet creates that end as a minimal item
+  (:func:`minimal_properties`: its key property only), counted as created: in the Pod an edge
+  needs both items;
 * a watermark only moves forward (a later tweet id);
 * a complete :class:`~twitter_crawler.items.ContactsPage` removes the edges ``(source, name, X)``
   whose ``X`` no page of its walk listed, then forgets every walk of that list.
@@ -51,6 +55,27 @@ def key_property(item_type: str) -> str:
 def same(old: Any, new: Any) -> bool:
     """Equal and of the same type: ``1 == True`` in Python, but 1 → true is a change."""
     return old == new and type(old) is type(new)
+
+
+def merge(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """The upsert of one item: ``incoming``'s properties go into ``stored`` (changed in place).
+
+    A property ``incoming`` lacks, or holds as ``None``, keeps its stored value. Returns the
+    properties that changed, name → new value: empty when the item is unchanged.
+    """
+    changed = {}
+    for name, value in incoming.items():
+        if value is None:
+            continue
+        if name not in stored or not same(stored[name], value):
+            stored[name] = value
+            changed[name] = value
+    return changed
+
+
+def minimal_properties(item_type: str, key: str) -> dict[str, Any]:
+    """The properties of an item known only as an edge's end: its key."""
+    return {key_property(item_type): key}
 
 
 def newer_since_id(old: str | None, new: str) -> bool:

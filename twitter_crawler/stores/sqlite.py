@@ -53,10 +53,10 @@ from twitter_crawler.stores.records import (
     BadBatch,
     Key,
     Page,
-    key_property,
+    merge,
+    minimal_properties,
     newer_since_id,
     read_batch,
-    same,
 )
 
 if TYPE_CHECKING:
@@ -393,12 +393,7 @@ class SQLiteStore(Store):
                 rows[(kind, key)] = _Row(None, props, dirty=True)
                 result.created[kind] += 1
                 continue
-            changed = False
-            for name, value in props.items():
-                if name not in row.properties or not same(row.properties[name], value):
-                    row.properties[name] = value
-                    changed = True
-            if changed:
+            if merge(row.properties, props):
                 row.dirty = True
                 result.updated[kind] += 1
             else:
@@ -407,7 +402,7 @@ class SQLiteStore(Store):
         for source, _, target in edges:
             for kind, key in (source, target):
                 if (kind, key) not in rows:
-                    rows[(kind, key)] = _Row(None, {key_property(kind): key}, dirty=True)
+                    rows[(kind, key)] = _Row(None, minimal_properties(kind, key), dirty=True)
                     result.created[kind] += 1
 
         next_rowid = (conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0]) + 1
@@ -622,7 +617,8 @@ class SQLiteStore(Store):
         )
         if not rows:
             return None
-        return json.loads(rows[0][1])
+        account: dict[str, Any] = json.loads(rows[0][1])
+        return account
 
     def tweets(self, handle: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The tweets whose ``author`` is the account ``handle``, newest first."""
