@@ -39,9 +39,14 @@ feed exports look inside with :func:`unpack`; exports still get one record per i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 SERVICE = "twitter"
+
+#: Marks a property that holds a date: an ISO 8601 UTC string here and in exports, a ``DateTime``
+#: in the Pod (whose schema is derived from these classes, see ``stores/podschema.py``).
+DATETIME = "DateTime"
+IsoDateTime = Annotated[str, DATETIME]
 
 
 @dataclass(slots=True)
@@ -60,7 +65,7 @@ class Account:
     listedCount: int | None = None
     verified: bool | None = None
     protected: bool | None = None
-    dateJoined: str | None = None
+    dateJoined: IsoDateTime | None = None
     isMe: bool | None = None
     type: str = field(default="Account", init=False)
 
@@ -70,7 +75,7 @@ class Tweet:
     externalId: str
     service: str = SERVICE
     message: str | None = None
-    postDate: str | None = None
+    postDate: IsoDateTime | None = None
     tweetType: str | None = None
     lang: str | None = None
     source: str | None = None
@@ -192,6 +197,21 @@ def unpack(item: Any) -> list[Any]:
 DataItem = Account | Tweet | Photo | Video | Website | File
 InternalItem = TimelineWatermark | ContactsPage | MediaDownloads
 PUBLIC_TYPES = ("Account", "Tweet", "Photo", "Video", "Website", "File", "Edge")
+
+#: The edges of the model, ``(source type, name, target type)``: the store's schema declares them.
+EDGES: tuple[tuple[str, str, str], ...] = (
+    ("Account", "following", "Account"),
+    ("Account", "follower", "Account"),
+    ("Account", "profilePicture", "Photo"),
+    ("Tweet", "author", "Account"),
+    ("Tweet", "reference", "Tweet"),
+    ("Tweet", "mention", "Account"),
+    ("Tweet", "photo", "Photo"),
+    ("Tweet", "video", "Video"),
+    ("Tweet", "link", "Website"),
+    ("Photo", "file", "File"),
+    ("Video", "file", "File"),
+)
 
 
 def ref(item_type: str, key: str) -> dict[str, str]:

@@ -22,7 +22,8 @@ from tests.support.servers import ROOT, ServerProcess
 from twitter_crawler import items as crawl_items
 from twitter_crawler.stores.base import Batch, StoreError
 from twitter_crawler.stores.ids import POD_ID_RE, pod_id
-from twitter_crawler.stores.pod import DATA_TYPES, PodAPIError, PodClient, PodStore
+from twitter_crawler.stores.pod import PodAPIError, PodClient, PodStore
+from twitter_crawler.stores.podschema import DATA_TYPES, pod_properties
 
 
 def free_port() -> int:
@@ -330,7 +331,4 @@ def test_importing_pymemri_leaves_logging_alone() -> None:
     ],
 )
 def test_property_conversion_matches_pymemri(kind: str, props: dict[str, Any]) -> None:
-    from twitter_crawler.stores.pod import _Plan
-
-    plan = _Plan.__new__(_Plan)
-    assert plan._pod_props(kind, props) == DATA_TYPES[kind](**props).property_dict()
+    assert pod_properties(kind, props) == DATA_TYPES[kind](**props).property_dict()

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from twitter_crawler.settings.check import BadSetting, check_value
 from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
+from twitter_crawler.stores.podhttp import pluginauth_secrets
 
 ADDRESS = "POD_FULL_ADDRESS"
 OWNER = "POD_OWNER"
@@ -84,13 +85,7 @@ class PodEnvironment:
 
     def secrets(self) -> list[str]:
         """Every value of this environment that must never be shown."""
-        data = self.auth_json["data"]
-        return [
-            self.owner_key,
-            json.dumps(self.auth_json),
-            json.dumps(self.auth_json, separators=(",", ":")),
-            *(v for v in data.values() if isinstance(v, str)),
-        ]
+        return [self.owner_key, *pluginauth_secrets(self.auth_json)]
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,18 @@ from typing import Any
 
 import requests
 
+from twitter_crawler.logmask import mask
 from twitter_crawler.plugin.environment import (
     PluginConfigError,
     PluginRunUnavailable,
     PodEnvironment,
 )
-from twitter_crawler.plugin.logmask import mask
 from twitter_crawler.stores.podhttp import TimeoutSession, socket_options_kept
 
 logger = logging.getLogger(__name__)
 
-# pymemri.plugin.states (importing pymemri before twitter_crawler.stores.pod would let it
-# reconfigure logging, see there): checked against pymemri in the tests.
+# pymemri.plugin.states (importing pymemri other than through twitter_crawler.stores.podlog
+# would let it reconfigure logging, see there): checked against pymemri in the tests.
 RUN_STARTED = "started"
 RUN_COMPLETED = "done"
 RUN_FAILED = "error"
@@ -37,11 +37,10 @@ RUN_ABORTED = "aborted"
 
 
 def _pymemri() -> tuple[Any, Any]:
-    """``(PodAPI, PodError)``, imported after the Pod store, which keeps pymemri from
-    reconfiguring logging."""
+    """``(PodAPI, PodError)``, imported through :mod:`twitter_crawler.stores.podlog`, which keeps
+    pymemri from reconfiguring logging."""
     try:
-        import twitter_crawler.stores.pod  # noqa: F401
-        from pymemri.pod.api import PodAPI, PodError
+        from twitter_crawler.stores.podlog import PodAPI, PodError
     except ImportError:
         raise PluginConfigError(
             "the plugin needs pymemri: install the project with its extra, pip install '.[pod]'"

@@ -19,7 +19,7 @@ missing or malformed (1, with one line, when the PluginRun's config has to be re
 and cannot be).
 
 No secret of the environment or the config reaches the command line, the logs (at any level:
-see :mod:`.logmask`), the stats or the PluginRun.
+see :mod:`twitter_crawler.logmask`), the stats or the PluginRun.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from twitter_crawler.plugin import logmask
+from twitter_crawler import logmask
 from twitter_crawler.plugin.environment import (
     PluginConfigError,
     PodEnvironment,

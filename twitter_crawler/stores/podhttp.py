@@ -1,8 +1,10 @@
 """HTTP details of talking to a Pod through pymemri, shared by the Pod store and the plugin's
-PluginRun reporter."""
+PluginRun reporter: timeouts, urllib3's socket options, and which strings of a PluginAuth are
+secrets."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,3 +35,13 @@ def socket_options_kept() -> Iterator[None]:
     finally:
         extra = [o for o in HTTPConnection.default_socket_options if o not in options]
         HTTPConnection.default_socket_options = options + list(dict.fromkeys(extra))
+
+
+def pluginauth_secrets(auth_json: object) -> list[str]:
+    """The strings of a PluginAuth (``POD_AUTH_JSON``) that must never be shown: its values, and
+    the JSON itself as it may be written, for :class:`twitter_crawler.logmask.Secrets`."""
+    if not isinstance(auth_json, dict):
+        return []
+    data = auth_json.get("data")
+    values = [v for v in (data.values() if isinstance(data, dict) else ()) if isinstance(v, str)]
+    return [json.dumps(auth_json), json.dumps(auth_json, separators=(",", ":")), *values]
