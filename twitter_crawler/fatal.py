@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from twitter_crawler.api.v2.parse import Problem
+    from twitter_crawler.api.problems import Problem
 
 # Per crawler (a process may run several, as tests do); gone with the crawler.
 _stopped: weakref.WeakKeyDictionary[Crawler, str] = weakref.WeakKeyDictionary()
@@ -40,5 +40,5 @@ API_PROBLEM = "twitter_api_problem"
 
 
 def stop_reason(problem: Problem) -> str:
-    """The close reason of a stop problem (:func:`twitter_crawler.api.v2.parse.stop_problem`)."""
+    """The close reason of a stop problem (:func:`twitter_crawler.api.problems.stop_problem`)."""
     return USAGE_CAPPED if problem.problem == "usage-capped" else API_PROBLEM

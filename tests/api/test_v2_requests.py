@@ -1,11 +1,13 @@
-"""twitter_crawler.api.v2.requests: URLs, parameters, meta and walks, as the spider uses ApiV1's."""
+"""twitter_crawler.api.v2.requests: URLs, parameters, meta and walks, the same contract as ApiV1."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from scrapy.utils.request import request_from_dict
 
+from twitter_crawler.api import TwitterApi
 from twitter_crawler.api.v1.requests import ApiV1
 from twitter_crawler.api.v2.requests import (
     APP_QUOTAS,
@@ -35,9 +37,14 @@ def query(request) -> dict[str, str]:  # noqa: ANN001
 def test_same_methods_and_meta_as_v1() -> None:
     api = ApiV2("http://127.0.0.1:8080/")
     assert api.version == "2"
+    assert isinstance(api, TwitterApi) and issubclass(ApiV1, TwitterApi)  # one contract
     for name in ("user", "contacts", "timeline"):
         assert callable(getattr(api, name)) and callable(getattr(ApiV1, name))
-    assert not hasattr(api, "lookup")  # v2 lists full users: no lookup step
+    # v2 lists full users: no lookup step, and no strategy that would need one
+    assert api.lookup_endpoint is None
+    with pytest.raises(NotImplementedError):
+        api.lookup(["1"], {}, callback)
+    assert api.contacts_strategies(10**6, 10**6, None, "ids") == {"follower": "list", "following": "list"}
     r = api.user("alice", callback)
     assert r.url.startswith("http://127.0.0.1:8080/2/users/by/username/alice?")
     assert r.meta == {"twitter_endpoint": "users/by/username", "download_slot": "users/by/username"}

@@ -23,7 +23,7 @@ released request is signed with a fresh timestamp and nonce.
   scheduler, which keeps them in the JOBDIR queue: nothing waits 15 minutes to let Ctrl-C finish.
 * A 429 is parked only when it is a rate limit: v1.1 code 88, the v2 problem types
   ``about:blank`` and ``rate-limit-exceeded``, or no readable problem at all. An answer that
-  means "stop" (``api.v2.parse.stop_problem``: a usage cap, whose 429 still shows budget in the
+  means "stop" (``api.problems.stop_problem``: a usage cap, whose 429 still shows budget in the
   headers; a 402; an unknown problem type on a 4xx) is never parked nor retried: it goes on to
   the error middleware, which closes the crawl, and from that moment no request goes out
   (:mod:`twitter_crawler.fatal`): requests that reach this middleware wait for the close and
@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, sleep
 
-from twitter_crawler.api.v2.parse import stop_problem_of
+from twitter_crawler.api import stop_problem_of
 from twitter_crawler.closing import POLL, engine_closing
 from twitter_crawler.exceptions import SendingStopped
 from twitter_crawler.fatal import sending_stopped, stop_reason, stop_sending

@@ -13,7 +13,7 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
   the middlewares (SCRAPY_NOTES §7). That request is retried with a fresh signature, like a
   failed download (``RETRY_TIMES``, with the retry backoff), and only a refusal that persists
   closes the crawl;
-* an answer that means "stop", not "wait" (X_API_2026.md §4; ``api.v2.parse.stop_problem``)
+* an answer that means "stop", not "wait" (X_API_2026.md §4; ``api.problems.stop_problem``)
   closes the crawl: a spent usage cap (``twitter_usage_capped``: HTTP 429 ``usage-capped``,
   whose rate-limit headers still show budget) or any other 4xx that waiting cannot cure
   (``twitter_api_problem``: a 402, an unknown problem type, e.g. credits exhausted), with one
@@ -28,6 +28,9 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
 * a body that is not the JSON it should be is retried a bounded number of times, then counted
   and logged as a failure of that request.
 
+The API contract (:class:`~twitter_crawler.api.TwitterApi` of ``TWITTER_API_VERSION``) reads
+the error bodies and words the access-level refusal; nothing here depends on the version.
+
 Stats: ``twitter/errors/<outcome>`` (``usage_capped``, ``api_problem``, ...) and
 ``twitter/errors/code/<code>``
 (``auth_retried``: 401 code 32 retried with a fresh signature).
@@ -41,25 +44,23 @@ from typing import TYPE_CHECKING, Any
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider
 
-from twitter_crawler.api.v1 import parse as v1
-from twitter_crawler.api.v2 import parse as v2
+from twitter_crawler.api import ProblemError, from_settings, stop_problem, stop_problem_of
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.fatal import USAGE_CAPPED, stop_reason, stop_sending
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from scrapy import Request
+    from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from typing_extensions import Self
 
+    from twitter_crawler.api import Problem, TwitterApi
+
 logger = logging.getLogger(__name__)
 
 CREDENTIAL_CODES = {32, 89, 135, 215}
-# The same roles in API v1.1 and v2 (v2 errors carry the v1.1 codes of the same meaning).
-PROFILE = {"users/show", "users/by/username"}
-TIMELINE = {"statuses/user_timeline", "users/tweets"}
 CREDENTIAL_SETTINGS = "TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET"
 
 
@@ -68,14 +69,19 @@ class SkipResponse(Exception):
 
 
 class TwitterErrorMiddleware:
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, api: TwitterApi) -> None:
         self.crawler = crawler
+        self.api = api
+        # Which request an answer belongs to, by its endpoint (meta["twitter_endpoint"]). The
+        # errors of both versions carry the v1.1 codes of their meaning, so the rules are one.
+        self.profile_endpoint = api.profile_endpoint
+        self.timeline_endpoint = api.timeline_endpoint
         self.closing = False
         self.credentials_work = False  # an answer of the API got through (2xx)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        return cls(crawler, from_settings(crawler.settings))
 
     def process_spider_input(self, response: Response) -> None:
         if 200 <= response.status < 300:
@@ -83,13 +89,11 @@ class TwitterErrorMiddleware:
             return
         # Read the same way over both versions, as the rate-limit middleware reads it: an answer
         # it stopped the crawl's sending for must close the crawl here, whatever the version.
-        stop = v2.stop_problem_of(response.status, response.body)
+        stop = stop_problem_of(response.status, response.body)
         if stop is not None:
-            raise v2.ProblemError(response.status, [stop])
-        api = getattr(self.crawler.spider, "api", None)
-        check_error = v2.check_error if getattr(api, "version", "1.1") == "2" else v1.check_error
+            raise ProblemError(response.status, [stop])
         try:
-            check_error(response.status, response.body)
+            self.api.check_error(response.status, response.body)
         except TwitterAPIError as error:
             raise error from None
         raise TwitterAPIError(response.status)
@@ -104,6 +108,13 @@ class TwitterErrorMiddleware:
         return None
 
     # -- outcomes ------------------------------------------------------------------------------
+
+    @property
+    def _spider(self) -> Spider:
+        # Answers come only while the crawl's spider is open.
+        spider = self.crawler.spider
+        assert spider is not None
+        return spider
 
     def _stat(self, name: str) -> None:
         self.crawler.stats.inc_value(f"twitter/errors/{name}")
@@ -126,24 +137,9 @@ class TwitterErrorMiddleware:
         codes = set(error.codes)
         details = {"endpoint": endpoint, "status": error.status, "codes": sorted(codes),
                    "message": error.message or "no message", "url": request.url}
-        if 453 in codes and getattr(getattr(self.crawler.spider, "api", None), "version", "") == "2":
-            self._fatal(
-                "twitter_access_level",
-                "Twitter refused %(endpoint)s (HTTP %(status)s, client-forbidden: %(message)s): "
-                "these credentials' app may not use API v2; it must belong to a Project in the "
-                "developer portal, with an access level that includes these endpoints.",
-                details,
-            )
         if 453 in codes:
-            self._fatal(
-                "twitter_access_level",
-                "Twitter refused %(endpoint)s (HTTP %(status)s, code 453): the access level of "
-                "these credentials' app has no v1.1 reads; v1.1 reads need an elevated access "
-                "level. Ask for elevated access for the app in the developer portal, or use "
-                "API v2, the alternative for lower access levels: -s TWITTER_API_VERSION=2.",
-                details,
-            )
-        stop = v2.stop_problem(error.status, error.problems) if isinstance(error, v2.ProblemError) else None
+            self._fatal("twitter_access_level", self.api.access_level_message, details)
+        stop = stop_problem(error.status, error.problems) if isinstance(error, ProblemError) else None
         if stop is not None:
             self._stop(request, stop, details)
         if codes == {32} and error.status == 401 and self.credentials_work:
@@ -151,7 +147,7 @@ class TwitterErrorMiddleware:
             # Twitter saw already. Retried like a failed download (RETRY_TIMES, with backoff);
             # the copy is signed anew on its way out. Only a refusal that persists is fatal.
             retry = get_retry_request(
-                request, spider=self.crawler.spider, reason="401 code 32 (repeated nonce?)",
+                request, spider=self._spider, reason="401 code 32 (repeated nonce?)",
                 stats_base_key="twitter/errors/retry", give_up_log_level=logging.WARNING,
             )
             if retry is not None:
@@ -161,7 +157,7 @@ class TwitterErrorMiddleware:
                     "credentials worked: retrying it with a fresh signature (a repeated nonce?)",
                     details)
                 return [retry]
-        if codes & CREDENTIAL_CODES or (error.status == 401 and endpoint in PROFILE):
+        if codes & CREDENTIAL_CODES or (error.status == 401 and endpoint == self.profile_endpoint):
             if codes == {135}:
                 self._fatal(
                     "twitter_bad_credentials",
@@ -179,7 +175,7 @@ class TwitterErrorMiddleware:
                 + ("TWITTER_BEARER_TOKEN" if bearer else CREDENTIAL_SETTINGS) + ".",
                 details,
             )
-        if endpoint in PROFILE:
+        if endpoint == self.profile_endpoint:
             spider = self.crawler.spider
             details["handle"] = getattr(spider, "handle", "?")
             if error.status == 404 or 50 in codes:
@@ -195,28 +191,29 @@ class TwitterErrorMiddleware:
             # off) is retried a bounded number of times, after the retry backoff.
             self._stat("ratelimited")
             retry = get_retry_request(
-                request, spider=self.crawler.spider, reason="429 rate limited",
+                request, spider=self._spider, reason="429 rate limited",
                 stats_base_key="twitter/errors/retry",
             )
             if retry is not None:
                 return [retry]
-        if (endpoint in TIMELINE and error.status == 401) or 179 in codes:
+        timeline = endpoint == self.timeline_endpoint
+        if (timeline and error.status == 401) or 179 in codes:
             self._stat("protected")
-            what = "Timeline" if endpoint in TIMELINE else "Contacts list"
+            what = "Timeline" if timeline else "Contacts list"
             logger.info("%(what)s of user %(user)s is protected: skipped (its profile and edges "
                         "are imported)", {"what": what, "user": _user(request)})
             return []
-        if endpoint == "users/lookup" and error.status == 404:
+        if endpoint == self.api.lookup_endpoint and error.status == 404:
             self._stat("lookup_empty")
             logger.info("users/lookup found none of %(n)d accounts (suspended or gone)",
                         {"n": len(request.cb_kwargs.get("ids", []))})
             return []
-        if endpoint in TIMELINE and (error.status in (403, 404) or codes & {34, 50, 63}):
+        if timeline and (error.status in (403, 404) or codes & {34, 50, 63}):
             self._stat("unavailable")
             logger.info("Timeline of user %(user)s is unavailable (HTTP %(status)s, codes "
                         "%(codes)s: %(message)s): skipped", {**details, "user": _user(request)})
             return []
-        if endpoint in PROFILE:
+        if endpoint == self.profile_endpoint:
             details["handle"] = getattr(self.crawler.spider, "handle", "?")
             self._fatal("twitter_unavailable",
                         "Twitter gave no profile for @%(handle)s (HTTP %(status)s, codes "
@@ -226,7 +223,7 @@ class TwitterErrorMiddleware:
         logger.error("Gave up on %(url)s: HTTP %(status)s, codes %(codes)s: %(message)s", details)
         return []
 
-    def _stop(self, request: Request, problem: v2.Problem, details: dict[str, Any]) -> None:
+    def _stop(self, request: Request, problem: Problem, details: dict[str, Any]) -> None:
         """Closes the crawl on an answer that means "stop" (never returns)."""
         # The request that met the refusal is not done: back to the scheduler, so a JOBDIR
         # resumes with it (answers to requests in flight come here too, after the first).
@@ -263,12 +260,12 @@ class TwitterErrorMiddleware:
         assert request is not None
         self._stat("malformed")
         retry = get_retry_request(
-            request, spider=self.crawler.spider, reason="malformed_body",
+            request, spider=self._spider, reason="malformed_body",
             stats_base_key="twitter/errors/retry",
         )
         if retry is not None:
             return [retry]
-        if request.meta.get("twitter_endpoint") in PROFILE:
+        if request.meta.get("twitter_endpoint") == self.profile_endpoint:
             self._fatal("twitter_unavailable",
                         "Twitter's profile answer for @%(handle)s is unreadable even after "
                         "retries (%(error)s): nothing can be imported now. Run the same command "

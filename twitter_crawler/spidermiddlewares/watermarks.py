@@ -11,6 +11,10 @@ A walk that completes yields a :class:`~twitter_crawler.items.TimelineWatermark`
 the store behind the walk's tweets, in the same ordered stream, so a crash mid-walk never
 advances a watermark past tweets that were not stored.
 
+The request with the watermark is built anew by the API contract
+(:class:`~twitter_crawler.api.TwitterApi` of ``TWITTER_API_VERSION``), as the spider built the
+first one.
+
 Stats: ``twitter/watermarks/loaded``, ``twitter/watermarks/applied``.
 """
 
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from twitter_crawler.api import from_settings
 from twitter_crawler.items import TimelineWatermark, unpack
 
 if TYPE_CHECKING:
@@ -28,19 +33,22 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from typing_extensions import Self
 
+    from twitter_crawler.api import TwitterApi
+
 #: Sent by the store pipeline once its store is open, with ``watermarks``: every stored
 #: watermark, user id -> since_id.
 watermarks_loaded = object()
 
 
 class WatermarkMiddleware(BaseSpiderMiddleware):
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, api: TwitterApi) -> None:
         super().__init__(crawler)
+        self.api = api
         self.watermarks: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        mw = cls(crawler)
+        mw = cls(crawler, from_settings(crawler.settings))
         crawler.signals.connect(mw.load, signal=watermarks_loaded)
         return mw
 
@@ -50,14 +58,16 @@ class WatermarkMiddleware(BaseSpiderMiddleware):
 
     def get_processed_request(self, request: Request, response: Response | None) -> Request:
         walk = request.cb_kwargs.get("walk")
+        callback = request.callback
         if not walk or not walk.get("first") or walk.get("since_id") or "wanted" not in walk:
+            return request
+        if callback is None:  # never: the spider gives every timeline request its callback
             return request
         since = self.watermarks.get(walk["user_id"])
         if since is None:
             return request
         self.crawler.stats.inc_value("twitter/watermarks/applied")
-        spider = self.crawler.spider
-        return spider.api.timeline({**walk, "since_id": since}, request.callback)
+        return self.api.timeline({**walk, "since_id": since}, callback)
 
     def get_processed_item(self, item: Any, response: Response | None) -> Any:
         for inner in unpack(item):

@@ -2,10 +2,11 @@
 
 ``scrapy crawl twitter -a handle=NAME [-a parts=...] [-a limit=N] [-a following_tweets=N]``
 
-The user comes first (``users/show``); its counts decide how followers and followings are read;
+The user comes first (its profile); its counts decide how followers and followings are read;
 then its own timeline and the timeline of everyone it follows. The spider knows the order of
-things, not the API's shapes: requests come from the API module and payloads are turned into
-items there.
+things, not the API's shapes nor its version: requests, the reading of answers, paging and the
+contacts strategy all come from the API contract (:class:`~twitter_crawler.api.TwitterApi`,
+chosen by ``TWITTER_API_VERSION``).
 
 Error answers never reach the callbacks: ``TwitterErrorMiddleware`` turns them into a skip, a
 retry or a close with a named reason. Every position in a walk travels in ``cb_kwargs`` as a
@@ -25,10 +26,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, Spider
 from scrapy.exceptions import CloseSpider
 
-from twitter_crawler.api.v1 import parse as v1
-from twitter_crawler.api.v1.requests import LOOKUP_BATCH, TIMELINE_CAP, ApiV1, choose_strategy
-from twitter_crawler.api.v2 import parse as v2
-from twitter_crawler.api.v2.requests import ApiV2, keep_count
+from twitter_crawler.api import from_settings
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Answer, ContactsPage, Edge, TimelineWatermark, ref
 from twitter_crawler.spiders.arguments import parse_arguments
@@ -40,6 +38,9 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
     from typing_extensions import Self
+
+    from twitter_crawler.api import TwitterApi
+    from twitter_crawler.api.pages import IdsPage, UsersPage
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ def one_item_per_answer(callback: Callable[..., Iterator[Any]]) -> Callable[...,
 
 class TwitterSpider(Spider):
     name = "twitter"
+    api: TwitterApi
+    #: TWITTER_CONTACTS_STRATEGY: auto, list or ids.
+    contacts_strategy: str
 
     def __init__(
         self,
@@ -89,8 +93,7 @@ class TwitterSpider(Spider):
         settings = crawler.settings
         # Both checked (and written as "1.1"/"2", "auto"/"list"/"ids") at start-up by
         # twitter_crawler.settings.check.
-        version = str(settings.get("TWITTER_API_VERSION"))
-        spider.api = (ApiV2 if version == "2" else ApiV1)(settings.get("TWITTER_API_URL"))
+        spider.api = from_settings(settings)
         spider.contacts_strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
         return spider
 
@@ -107,42 +110,33 @@ class TwitterSpider(Spider):
             "Twitter could not be reached for @%(handle)s (%(error)s) even after retries: "
             "nothing can be imported now. Check TWITTER_API_URL and the network, then run the "
             "same command again.",
-            {"handle": self.handle, "error": failure.getErrorMessage() or failure.type.__name__},
+            {"handle": self.handle,
+             "error": failure.getErrorMessage() or (failure.type or Exception).__name__},
         )
         raise CloseSpider("twitter_unavailable")
 
     # -- the account ---------------------------------------------------------------------------
 
-    @property
-    def v2(self) -> bool:
-        return self.api.version == "2"
-
     @one_item_per_answer
     def parse_user(self, response: Response) -> Iterator[Any]:
-        if self.v2:
-            # A 200 without data is v2's "not found" or "suspended": raised for the error mw.
-            account = v2.parse_user_response(v2.load_json(response.body), me_id=None)
-        else:
-            account = v1.parse_user(v1.load_json(response.body), me_id=None)
+        # An error inside a 200 (a handle unknown or suspended) is raised for the error middleware.
+        account = self.api.parse_profile(response.body)
         account.isMe = True
         me = account.externalId
         # Always imported: contacts and tweets need it as the endpoint of their edges.
         yield account
-        strategies = choose_strategy(
-            account.followersCount or 0, account.followingCount or 0, self.limit
+        strategies = self.api.contacts_strategies(
+            account.followersCount or 0, account.followingCount or 0, self.limit,
+            self.contacts_strategy,
         )
-        if self.v2:
-            # v2 lists full users, 1,000 a page: nothing to choose.
-            strategies = dict.fromkeys(strategies, "list")
-        elif self.contacts_strategy != "auto":
-            strategies = dict.fromkeys(strategies, self.contacts_strategy)
         self.crawler.stats.set_value("twitter/spider/strategy/follower", strategies["follower"])
         self.crawler.stats.set_value("twitter/spider/strategy/following", strategies["following"])
         self.crawler.stats.set_value("twitter/spider/known/followers", account.followersCount or 0)
         self.crawler.stats.set_value("twitter/spider/known/following", account.followingCount or 0)
 
         if "timeline" in self.parts and self.limit != 0:
-            wanted = min(TIMELINE_CAP, self.limit if self.limit is not None else TIMELINE_CAP)
+            cap = self.api.timeline_cap
+            wanted = min(cap, self.limit if self.limit is not None else cap)
             yield self.timeline_request(me, me, wanted, own=True)
         for kind, part in (("follower", "followers"), ("following", "following")):
             timelines = kind == "following" and "following_timelines" in self.parts
@@ -153,7 +147,8 @@ class TwitterSpider(Spider):
                 "me": me,
                 "kind": kind,
                 "user_id": me,
-                "strategy": strategies[kind] if part in self.parts or self.v2 else "ids",
+                "strategy": (strategies[kind] if part in self.parts
+                             else self.api.timelines_only_strategy),
                 "cursor": "-1",
                 "walk_id": uuid.uuid4().hex,
                 "fetched": 0,
@@ -174,49 +169,47 @@ class TwitterSpider(Spider):
         walk["fetched"] += len(found)
         return found
 
-    def _next_page(self, walk: dict[str, Any], next_cursor: str) -> Iterator[Any]:
+    def _next_page(self, walk: dict[str, Any], page: UsersPage | IdsPage) -> Iterator[Any]:
         limited = walk["limit"] is not None and walk["fetched"] >= walk["limit"]
-        done = next_cursor == "0" or not next_cursor or limited
-        if not done:
-            yield self.api.contacts({**walk, "cursor": next_cursor}, self.parse_contacts)
+        if not page.is_last and not limited:
+            yield self.api.contacts({**walk, "cursor": page.next_cursor}, self.parse_contacts)
 
-    def _contacts_page(self, walk: dict[str, Any], ids: list[str], next_cursor: str) -> ContactsPage:
-        complete = (next_cursor == "0" or not next_cursor) and walk["limit"] is None
+    def _contacts_page(
+        self, walk: dict[str, Any], ids: list[str], page: UsersPage | IdsPage
+    ) -> ContactsPage:
+        complete = page.is_last and walk["limit"] is None
         return ContactsPage(walk["me"], walk["kind"], walk["walk_id"], ids, complete)
 
     @one_item_per_answer
     def parse_contacts(self, response: Response, walk: dict[str, Any]) -> Iterator[Any]:
-        payload = v1.load_json(response.body)
         if walk["strategy"] == "list":
-            if self.v2:
-                page = v2.parse_users_page(payload, me_id=walk["me"])
-                if page.error is not None:
-                    raise page.error  # a protected list, in a 200: TwitterErrorMiddleware decides
-            else:
-                page = v1.parse_users_page(payload, me_id=walk["me"])
+            page = self.api.parse_users_page(response.body, me_id=walk["me"])
+            if page.error is not None:
+                raise page.error  # a protected list, in a 200: TwitterErrorMiddleware decides
             users = self._take(walk, page.users)
             if walk["import"]:
                 yield from self._accounts(walk, users)
-                yield self._contacts_page(walk, [u.externalId for u in users], page.next_cursor)
+                yield self._contacts_page(walk, [u.externalId for u in users], page)
             elif walk["timelines"]:
                 for user in users:
                     yield self.timeline_request(walk["me"], user.externalId, self.following_tweets)
-            yield from self._next_page(walk, page.next_cursor)
+            yield from self._next_page(walk, page)
             return
-        ids_page = v1.parse_ids_page(payload)
+        ids_page = self.api.parse_ids_page(response.body)
         ids = self._take(walk, ids_page.ids)
         if walk["import"]:
-            for start in range(0, len(ids), LOOKUP_BATCH):
-                yield self.api.lookup(ids[start : start + LOOKUP_BATCH], walk, self.parse_lookup)
-            yield self._contacts_page(walk, ids, ids_page.next_cursor)
+            batch = self.api.lookup_batch
+            for start in range(0, len(ids), batch):
+                yield self.api.lookup(ids[start : start + batch], walk, self.parse_lookup)
+            yield self._contacts_page(walk, ids, ids_page)
         elif walk["timelines"]:
             for user_id in ids:
                 yield self.timeline_request(walk["me"], user_id, self.following_tweets)
-        yield from self._next_page(walk, ids_page.next_cursor)
+        yield from self._next_page(walk, ids_page)
 
     @one_item_per_answer
     def parse_lookup(self, response: Response, walk: dict[str, Any], ids: list[str]) -> Iterator[Any]:
-        accounts = v1.parse_lookup(v1.load_json(response.body), me_id=walk["me"])
+        accounts = self.api.parse_lookup(response.body, me_id=walk["me"])
         yield from self._accounts(walk, accounts)
 
     def _accounts(self, walk: dict[str, Any], accounts: list[Any]) -> Iterator[Any]:
@@ -230,7 +223,7 @@ class TwitterSpider(Spider):
 
     # -- timelines -----------------------------------------------------------------------------
 
-    def timeline_request(self, me: str, user_id: str, wanted: int, *, own: bool = False) -> Any:
+    def timeline_request(self, me: str, user_id: str, wanted: int, *, own: bool = False) -> Request:
         """The first page of a timeline walk. ``WatermarkMiddleware`` adds the stored since_id."""
         walk = {"me": me, "user_id": user_id, "wanted": wanted, "fetched": 0, "since_id": None,
                 "max_id": None, "newest": None, "own": own, "first": True}
@@ -238,13 +231,9 @@ class TwitterSpider(Spider):
 
     @one_item_per_answer
     def parse_timeline(self, response: Response, walk: dict[str, Any]) -> Iterator[Any]:
-        if self.v2:
-            page = v2.parse_timeline(v2.load_json(response.body), me_id=walk["me"],
-                                     limit=keep_count(walk))
-            if page.error is not None:
-                raise page.error  # a protected timeline, in a 200: TwitterErrorMiddleware decides
-        else:
-            page = v1.parse_timeline(v1.load_json(response.body), me_id=walk["me"])
+        page = self.api.parse_timeline(response.body, walk)
+        if page.error is not None:
+            raise page.error  # a protected timeline, in a 200: TwitterErrorMiddleware decides
         for reason in page.skipped:
             self.crawler.stats.inc_value("twitter/spider/skipped_objects")
             logger.warning("Skipped an object in %(url)s: %(reason)s",
@@ -258,21 +247,18 @@ class TwitterSpider(Spider):
             if walk["newest"] is None or newest > int(walk["newest"]):
                 walk["newest"] = str(newest)
             if walk["fetched"] < walk["wanted"]:
-                if not self.v2:
-                    walk["max_id"] = str(min(ids) - 1)
-                    yield self.api.timeline(walk, self.parse_timeline)
-                    return
-                if page.next_token:
-                    # v2 says when there is no more: no empty page to ask for at the end.
-                    walk["pagination_token"] = page.next_token
+                position = self.api.next_timeline_position(page)
+                if position is not None:
+                    walk.update(position)
                     yield self.api.timeline(walk, self.parse_timeline)
                     return
         self.crawler.stats.inc_value("twitter/spider/timelines_complete")
-        if walk["since_id"] and walk["fetched"] >= TIMELINE_CAP:
+        cap = self.api.timeline_cap
+        if walk["since_id"] and walk["fetched"] >= cap:
             logger.warning(
                 "Timeline of user %(user)s: more than %(cap)d tweets since the last import; "
                 "Twitter serves only the newest %(cap)d, older new tweets were not reachable",
-                {"user": walk["user_id"], "cap": TIMELINE_CAP},
+                {"user": walk["user_id"], "cap": cap},
             )
         since = walk["newest"] or walk["since_id"]
         if since:

@@ -15,12 +15,15 @@ Public functions:
   accounts and contact lists;
 * :func:`parse_tweet`, :func:`parse_timeline`: statuses;
 * :func:`parse_rate_limit_status`: ``application/rate_limit_status``.
+
+Pages are the shared types of :mod:`twitter_crawler.api.pages` (v1.1 leaves v2's fields at their
+defaults).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from twitter_crawler.api.common import (
@@ -38,6 +41,7 @@ from twitter_crawler.api.common import (
     to_iso_utc,
     unescape,
 )
+from twitter_crawler.api.pages import END_CURSOR, IdsPage, TimelinePage, UsersPage
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Account, Photo, Tweet, Video, Website, ref
 
@@ -58,69 +62,12 @@ __all__ = [
     "parse_rate_limit_status",
 ]
 
-END_CURSOR = "0"
 # retweeted_status → quoted_status is the deepest nesting Twitter sends; this bounds odd payloads.
 _MAX_DEPTH = 3
 
 
 # --------------------------------------------------------------------------------------------
 # Results
-
-
-@dataclass(slots=True)
-class UsersPage:
-    """One page of ``followers/list`` or ``friends/list``.
-
-    ``next_cursor`` is ``"0"`` at the end of the list (also when the payload has no cursor at all,
-    so that a walk can never loop). ``skipped`` holds one reason per user object not imported.
-    """
-
-    users: list[Account]
-    next_cursor: str = END_CURSOR
-    previous_cursor: str = END_CURSOR
-    skipped: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class IdsPage:
-    """One page of ``followers/ids`` or ``friends/ids``: ids as strings, as ints or strings came."""
-
-    ids: list[str]
-    next_cursor: str = END_CURSOR
-    previous_cursor: str = END_CURSOR
-    skipped: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class TimelinePage:
-    """One page of ``statuses/user_timeline``.
-
-    ``items``: accounts, then tweets (referenced ones before those referencing them), then photos,
-    videos and websites, then edges, so both endpoints of every edge come before it. Within a page
-    an item appears once: a second sighting of the same key is merged into the first (non-``None``
-    properties win), so a minimal mention and the full profile of one account are one ``Account``.
-
-    ``tweet_ids``: ``id_str`` of the page's own statuses in payload order (not the embedded
-    retweeted or quoted ones), including statuses imported only in part, for paging.
-
-    ``skipped``: one human-readable reason per object that could not be imported at all.
-    """
-
-    items: list[Any]
-    tweet_ids: list[str]
-    skipped: list[str] = field(default_factory=list)
-
-    @property
-    def min_id(self) -> str | None:
-        """The lowest own status id (the next request's ``max_id`` is this minus one)."""
-        ids = [int(i) for i in self.tweet_ids if i.isascii() and i.isdigit()]
-        return str(min(ids)) if ids else None
-
-    @property
-    def max_id(self) -> str | None:
-        """The highest own status id (the timeline's next ``since_id`` watermark)."""
-        ids = [int(i) for i in self.tweet_ids if i.isascii() and i.isdigit()]
-        return str(max(ids)) if ids else None
 
 
 @dataclass(slots=True)
@@ -201,7 +148,7 @@ def load_response(status: int, body: bytes) -> Any:
 # Users
 
 
-def parse_user(obj: dict, *, me_id: str | None = None) -> Account:
+def parse_user(obj: Any, *, me_id: str | None = None) -> Account:
     """A full :class:`Account` from a v1.1 user object. The embedded ``status`` is never imported.
 
     ``isMe`` is ``id_str == me_id``, or ``None`` (unknown) when ``me_id`` is ``None``.

@@ -1,4 +1,6 @@
-"""Requests of the Twitter API v1.1: the only place that knows its URLs and parameters.
+"""The Twitter API v1.1: :class:`ApiV1`, the v1.1 side of the contract
+(:class:`~twitter_crawler.api.contract.TwitterApi`), and the only place that knows its URLs,
+parameters and quotas. Its answers are read by :mod:`twitter_crawler.api.v1.parse`.
 
 Each request carries, in ``meta``:
 
@@ -13,15 +15,21 @@ request can be written to a JOBDIR queue and a resumed crawl continues where it 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
+from twitter_crawler.api.contract import TwitterApi
 from twitter_crawler.api.request import api_request
+from twitter_crawler.api.v1 import parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from scrapy import Request
+
+    from twitter_crawler.api.contract import Walk
+    from twitter_crawler.api.pages import IdsPage, TimelinePage, UsersPage
+    from twitter_crawler.items import Account
 
 VERSION_PATH = "1.1"
 
@@ -45,12 +53,27 @@ TIMELINE_CAP = 3200
 FAMILY = {"follower": "followers", "following": "friends"}
 
 
-class ApiV1:
-    """Builds v1.1 requests against ``base_url`` (``TWITTER_API_URL``)."""
+class ApiV1(TwitterApi):
+    """The v1.1 API against ``base_url`` (``TWITTER_API_URL``): OAuth 1.0a user context only,
+    contacts as full users (``*/list``) or as ids and lookups, timelines paged by ``max_id``."""
 
     version = "1.1"
+    profile_endpoint = "users/show"
+    timeline_endpoint = "statuses/user_timeline"
+    lookup_endpoint: ClassVar[str] = "users/lookup"
+    timeline_cap = TIMELINE_CAP
+    lookup_batch = LOOKUP_BATCH
+    # 5,000 ids a page against 200 users: the followings' ids are all their timelines need.
+    timelines_only_strategy = "ids"
+    access_level_message = (
+        "Twitter refused %(endpoint)s (HTTP %(status)s, code 453): the access level of "
+        "these credentials' app has no v1.1 reads; v1.1 reads need an elevated access "
+        "level. Ask for elevated access for the app in the developer portal, or use "
+        "API v2, the alternative for lower access levels: -s TWITTER_API_VERSION=2."
+    )
 
     def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
         self.base = base_url.rstrip("/") + "/" + VERSION_PATH
 
     def _request(
@@ -76,10 +99,10 @@ class ApiV1:
         self, handle: str, callback: Callable[..., Any], errback: Callable[..., Any] | None = None
     ) -> Request:
         return self._request(
-            "users/show", {"screen_name": handle}, callback, priority=100, errback=errback
+            self.profile_endpoint, {"screen_name": handle}, callback, priority=100, errback=errback
         )
 
-    def contacts(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+    def contacts(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """A page of followers or followings; ``walk['strategy']`` is ``list`` or ``ids``."""
         family = FAMILY[walk["kind"]]
         if walk["strategy"] == "list":
@@ -93,13 +116,14 @@ class ApiV1:
             endpoint = f"{family}/ids"
         return self._request(endpoint, params, callback, {"walk": walk}, priority=50)
 
-    def lookup(self, ids: list[str], walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+    def lookup(self, ids: list[str], walk: Walk, callback: Callable[..., Any]) -> Request:
         params = {"user_id": ",".join(ids), "include_entities": "true"}
         return self._request(
-            "users/lookup", params, callback, {"walk": walk, "ids": ids}, method="POST", priority=40
+            self.lookup_endpoint, params, callback, {"walk": walk, "ids": ids}, method="POST",
+            priority=40,
         )
 
-    def timeline(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+    def timeline(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """One page of a timeline walk, newest first, paging backwards with ``max_id``."""
         count = max(1, min(TIMELINE_PAGE, walk["wanted"] - walk["fetched"]))
         params: dict[str, Any] = {"user_id": walk["user_id"], "count": count,
@@ -110,9 +134,44 @@ class ApiV1:
             params["max_id"] = walk["max_id"]
         # Own timeline first: it is what the user asked for by name.
         return self._request(
-            "statuses/user_timeline", params, callback, {"walk": walk},
+            self.timeline_endpoint, params, callback, {"walk": walk},
             priority=30 if walk.get("own") else 10,
         )
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def check_error(self, status: int, body: bytes) -> None:
+        parse.check_error(status, body)
+
+    def parse_profile(self, body: bytes) -> Account:
+        return parse.parse_user(parse.load_json(body), me_id=None)
+
+    def parse_users_page(self, body: bytes, *, me_id: str) -> UsersPage:
+        return parse.parse_users_page(parse.load_json(body), me_id=me_id)
+
+    def parse_ids_page(self, body: bytes) -> IdsPage:
+        return parse.parse_ids_page(parse.load_json(body))
+
+    def parse_lookup(self, body: bytes, *, me_id: str) -> list[Account]:
+        return parse.parse_lookup(parse.load_json(body), me_id=me_id)
+
+    def parse_timeline(self, body: bytes, walk: Walk) -> TimelinePage:
+        # The request asked for no more than the walk wants: the whole page is kept.
+        return parse.parse_timeline(parse.load_json(body), me_id=walk["me"])
+
+    # -- paging and planning ---------------------------------------------------------------
+
+    def next_timeline_position(self, page: TimelinePage) -> Walk | None:
+        # v1.1 never says a timeline ended: the walk goes on below the page's lowest id
+        # (max_id is inclusive) until a page comes back empty.
+        return {"max_id": str(min(int(i) for i in page.tweet_ids) - 1)}
+
+    def contacts_strategies(
+        self, followers: int, followings: int, limit: int | None, setting: str
+    ) -> dict[str, str]:
+        if setting != "auto":
+            return {"follower": setting, "following": setting}
+        return choose_strategy(followers, followings, limit)
 
 
 def windows_needed(requests: int, quota: int) -> int:

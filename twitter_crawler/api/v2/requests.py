@@ -1,8 +1,8 @@
-"""Requests of the Twitter API v2: the only place that knows its URLs, fields and expansions.
+"""The Twitter API v2: :class:`ApiV2`, the v2 side of the contract
+(:class:`~twitter_crawler.api.contract.TwitterApi`), and the only place that knows its URLs,
+fields and expansions. Its answers are read by :mod:`twitter_crawler.api.v2.parse`.
 
-The same shape as :mod:`twitter_crawler.api.v1.requests`, so that the spider can switch backends:
-:class:`ApiV2` has ``user``, ``contacts`` and ``timeline`` with the same arguments and walk
-dicts as ``ApiV1``, and every request carries, in ``meta``:
+The same walk dicts as ``ApiV1``, and every request carries, in ``meta``:
 
 * ``twitter_endpoint``: the resource family Twitter counts quotas by (``users/tweets``);
 * ``download_slot``: the same, so each endpoint gets its own downloader slot.
@@ -18,7 +18,8 @@ Walk positions travel in ``cb_kwargs`` as plain dicts (JOBDIR-safe), as in v1.1.
   ``walk["max_id"]`` (inclusive) is sent as ``until_id = max_id + 1`` (v2's ``until_id`` is
   exclusive) when there is no token, so the v1.1 paging also works. ``max_results`` must be
   5..100: when fewer tweets are wanted, 5 are fetched and the parser keeps the wanted number
-  (``parse_timeline(..., limit=walk["wanted"] - walk["fetched"])``).
+  (``parse_timeline(..., limit=walk["wanted"] - walk["fetched"])``). A walk goes on with
+  ``meta.next_token`` and ends when there is none: no empty page is asked for at the end.
 
 Fields requested (every property of PRODUCT.md §4 that v2 can give):
 
@@ -37,12 +38,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from twitter_crawler.api.contract import TwitterApi
 from twitter_crawler.api.request import api_request
+from twitter_crawler.api.v2 import parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from scrapy import Request
+
+    from twitter_crawler.api.contract import Walk
+    from twitter_crawler.api.pages import TimelinePage, UsersPage
+    from twitter_crawler.items import Account
 
 VERSION_PATH = "2"
 
@@ -66,9 +73,6 @@ CONTACTS_PAGE = 1000
 TIMELINE_PAGE = 100
 TIMELINE_MIN = 5
 TIMELINE_CAP = 3200
-#: There is no users/lookup step in v2 (contacts come as full user objects); kept for callers
-#: written against v1.1's names.
-LOOKUP_BATCH = 100
 
 USER_FIELDS = ",".join((
     "created_at", "description", "entities", "id", "location", "name", "profile_image_url",
@@ -92,19 +96,31 @@ FAMILY = {"follower": "followers", "following": "following"}
 _NO_CURSOR = (None, "", "-1", "0")
 
 
-def _token(walk: dict[str, Any]) -> str | None:
+def _token(walk: Walk) -> str | None:
     token = walk.get("pagination_token")
     if token in _NO_CURSOR:
         token = walk.get("cursor")
     return None if token in _NO_CURSOR else str(token)
 
 
-class ApiV2:
-    """Builds v2 requests against ``base_url`` (``TWITTER_API_URL``)."""
+class ApiV2(TwitterApi):
+    """The v2 API against ``base_url`` (``TWITTER_API_URL``): OAuth 1.0a user context or an
+    app-only bearer token, contacts as full users only (no ids, no lookup), timelines paged by
+    ``pagination_token``."""
 
     version = "2"
+    profile_endpoint = "users/by/username"
+    timeline_endpoint = "users/tweets"
+    accepts_bearer_token = True
+    timeline_cap = TIMELINE_CAP
+    access_level_message = (
+        "Twitter refused %(endpoint)s (HTTP %(status)s, client-forbidden: %(message)s): "
+        "these credentials' app may not use API v2; it must belong to a Project in the "
+        "developer portal, with an access level that includes these endpoints."
+    )
 
     def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
         self.base = base_url.rstrip("/") + "/" + VERSION_PATH
 
     def _request(
@@ -130,10 +146,10 @@ class ApiV2:
         :func:`~twitter_crawler.api.v2.parse.parse_user_response` raises it as a
         ``ProblemError`` (codes 50 / 63)."""
         path = "users/by/username/" + quote(handle, safe="")
-        return self._request("users/by/username", path, {"user.fields": USER_FIELDS}, callback,
+        return self._request(self.profile_endpoint, path, {"user.fields": USER_FIELDS}, callback,
                              priority=100, errback=errback)
 
-    def contacts(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+    def contacts(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """A page of followers or followings (``walk["kind"]``: ``follower`` or ``following``).
 
         ``walk["limit"]``/``walk["fetched"]``, when set, make the last page no larger than needed.
@@ -149,7 +165,7 @@ class ApiV2:
         return self._request(f"users/{family}", f"users/{walk['user_id']}/{family}", params,
                              callback, {"walk": walk}, priority=50)
 
-    def timeline(self, walk: dict[str, Any], callback: Callable[..., Any]) -> Request:
+    def timeline(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """One page of a timeline walk, newest first.
 
         ``max_results`` is the number still wanted, between 5 and 100: below 5, the parser keeps
@@ -172,18 +188,43 @@ class ApiV2:
         elif walk.get("max_id"):
             params["until_id"] = str(int(walk["max_id"]) + 1)  # v1.1 max_id is inclusive
         return self._request(
-            "users/tweets", f"users/{walk['user_id']}/tweets", params, callback, {"walk": walk},
+            self.timeline_endpoint, f"users/{walk['user_id']}/tweets", params, callback, {"walk": walk},
             priority=30 if walk.get("own") else 10,
         )
 
+    # -- answers ---------------------------------------------------------------------------
 
-def keep_count(walk: dict[str, Any]) -> int:
+    def check_error(self, status: int, body: bytes) -> None:
+        parse.check_error(status, body)
+
+    def parse_profile(self, body: bytes) -> Account:
+        # A 200 without data is v2's "not found" or "suspended": raised as a ProblemError.
+        return parse.parse_user_response(parse.load_json(body), me_id=None)
+
+    def parse_users_page(self, body: bytes, *, me_id: str) -> UsersPage:
+        return parse.parse_users_page(parse.load_json(body), me_id=me_id)
+
+    def parse_timeline(self, body: bytes, walk: Walk) -> TimelinePage:
+        # max_results is at least 5: a walk that wants fewer keeps only those.
+        return parse.parse_timeline(parse.load_json(body), me_id=walk["me"],
+                                    limit=keep_count(walk))
+
+    # -- paging and planning ---------------------------------------------------------------
+
+    def next_timeline_position(self, page: TimelinePage) -> Walk | None:
+        # v2 says when there is no more: no empty page to ask for at the end.
+        if page.next_token:
+            return {"pagination_token": page.next_token}
+        return None
+
+
+def keep_count(walk: Walk) -> int:
     """How many tweets of the page a timeline walk keeps (the ``limit`` to parse with)."""
-    return max(0, walk["wanted"] - walk.get("fetched", 0))
+    wanted: int = walk["wanted"] - walk.get("fetched", 0)
+    return max(0, wanted)
 
 
 def choose_strategy(followers: int, followings: int, limit: int | None) -> dict[str, str]:
-    """v2 has a single way to read contacts (full users, 1,000 a page): always ``list``.
-
-    The same signature as v1.1's ``choose_strategy``, so the spider can call either."""
+    """v2 has a single way to read contacts (full users, 1,000 a page): always ``list``
+    (:meth:`ApiV2.contacts_strategies`, the contract's default, says the same)."""
     return {"follower": "list", "following": "list"}
