@@ -1,5 +1,8 @@
 """A crawl over /2 parsed with ``api/v2/parse.py`` exports exactly ``/_emulator/truth?api=2``.
 
+(Moved from ``tests/emulator``: it drives ``ApiV2`` and the v2 parser directly, not through a
+crawl; the emulator and its fixtures are those of ``tests/emulator``.)
+
 The reference walker below builds its requests with ``ApiV2`` and reads every page with the v2
 parser, the way the spider will (PRODUCT.md §3: user, followers, followings, own timeline, each
 following's newest tweets); items are merged by key as the store does. Agreeing with the ground
