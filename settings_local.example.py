@@ -11,13 +11,13 @@ with -s where other users can read command lines (ps).
 # -- Twitter API ------------------------------------------------------------------------------
 
 # API base URL: requests go to {TWITTER_API_URL}/1.1/... The bundled emulator is
-# http://127.0.0.1:PORT (python -m twitter_emulator); against it no credentials are
-# needed (its demo credentials are used when none are set).
+# http://127.0.0.1:PORT (python -m twitter_emulator); it accepts its own demo credentials,
+# which `python -m twitter_emulator.credentials` prints (scripts/demo.sh passes them).
 # TWITTER_API_URL = "https://api.twitter.com"
 # TWITTER_API_VERSION = "1.1"
 
 # OAuth 1.0a user-context credentials (developer portal -> your app -> Keys and tokens). Missing
-# credentials against a remote API stop the crawl at start-up (twitter_missing_credentials).
+# credentials stop the crawl at start-up (twitter_missing_credentials).
 TWITTER_CONSUMER_KEY = ""  # the app's API key
 TWITTER_CONSUMER_SECRET = ""  # SECRET: the app's API key secret
 TWITTER_ACCESS_TOKEN = ""  # SECRET: the user's access token

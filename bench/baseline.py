@@ -17,7 +17,7 @@ differs. tweepy builds its ``User``/``Status`` models as usual; the parser reads
 tweepy always builds ``https://HOST/1.1/...`` URLs. The emulator listens on plain HTTP, so the
 auth handler below rewrites the scheme to ``http`` before signing (the OAuth 1.0a signature covers
 the URL, so it must be rewritten before, not after). Credentials: the emulator's defaults
-(``LOCAL_DEMO_CREDENTIALS``).
+(``twitter_emulator.credentials``).
 
 Prints one JSON object on stdout: requests made by tweepy calls, tweets, rate-limit sleeps (from
 tweepy's own log line), and the epoch time of the last store commit.
@@ -41,9 +41,9 @@ except ImportError:  # pragma: no cover - said clearly by the benchmark
 
 from twitter_crawler.api.v1 import parse as v1
 from twitter_crawler.items import Edge, ref, to_dict
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 from twitter_crawler.stores.base import Batch
 from twitter_crawler.stores.sqlite import SQLiteStore
+from twitter_emulator.credentials import CRAWL_ENV as EMULATOR_CREDENTIALS
 
 
 class PlainHTTPAuth(tweepy.OAuth1UserHandler):
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     sleeps = SleepLog()
     logging.getLogger("tweepy").addHandler(sleeps)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    c = LOCAL_DEMO_CREDENTIALS
+    c = EMULATOR_CREDENTIALS
     auth = PlainHTTPAuth(c["TWITTER_CONSUMER_KEY"], c["TWITTER_CONSUMER_SECRET"],
                          c["TWITTER_ACCESS_TOKEN"], c["TWITTER_ACCESS_SECRET"])
     api = tweepy.API(auth, host=urlsplit(args.api).netloc, wait_on_rate_limit=True, timeout=60)

@@ -21,15 +21,15 @@ from requests_oauthlib import OAuth1
 
 from twitter_crawler.api.v1 import parse as v1
 from twitter_crawler.items import to_dict
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 from twitter_crawler.stores.base import Batch
 from twitter_crawler.stores.sqlite import SQLiteStore
+from twitter_emulator.credentials import CRAWL_ENV as EMULATOR_CREDENTIALS
 
 BATCH = 500
 
 
 def measure(api: str, summary: dict[str, Any], per_following: int, db: Path) -> dict[str, float]:
-    c = LOCAL_DEMO_CREDENTIALS
+    c = EMULATOR_CREDENTIALS
     auth = OAuth1(c["TWITTER_CONSUMER_KEY"], c["TWITTER_CONSUMER_SECRET"],
                   c["TWITTER_ACCESS_TOKEN"], c["TWITTER_ACCESS_SECRET"])
     session = requests.Session()

@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from twitter_emulator.credentials import CRAWL_ENV as EMULATOR_CREDENTIALS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -196,7 +198,8 @@ def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
     for k, v in spider_args.items():
         cmd += ["-a", f"{k}={v}"]
-    env: dict[str, str] = {}
+    # The emulator's credentials, passed as a user passes theirs (the crawler knows none).
+    env: dict[str, str] = dict(EMULATOR_CREDENTIALS)
     db = workdir / f"{name}.sqlite3"
     for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), stats_file):
         leftover.unlink(missing_ok=True)  # a fresh store: a rerun would be incremental
@@ -204,7 +207,7 @@ def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None
     store = f"sqlite:///{db}"
     if pod is not None:
         store = pod[0]
-        env = {"POD_OWNER_KEY": pod[1], "POD_DATABASE_KEY": pod[2]}  # keys stay off the command line
+        env.update({"POD_OWNER_KEY": pod[1], "POD_DATABASE_KEY": pod[2]})  # keys stay off the command line
     # Media downloads only where a benchmark asks for them (the crawler's default is photos and
     # profile pictures): the targets and the tweepy baseline are about the API import.
     all_settings = {"TWITTER_API_URL": api_url, "POD_URL": store, "TWITTER_MEDIA": "",

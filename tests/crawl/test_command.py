@@ -41,8 +41,21 @@ def test_bad_handle(emulator: ServerProcess, tmp_path: Path) -> None:
     )
 
 
+def test_missing_credentials_against_the_emulator(emulator: ServerProcess, tmp_path: Path) -> None:
+    # The crawler has no credentials of its own, not even the emulator's: without any, the crawl
+    # stops before its first request, naming every setting it needs.
+    before = emulator.get_json("/_emulator/log")["last_seq"]
+    result = run_crawl(emulator.url, "alice", settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}"},
+                       env={"TWITTER_CONSUMER_KEY": ""})
+    assert result.returncode == 1
+    assert ("Missing Twitter credentials: set TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, "
+            "TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET (with -s") in result.stderr
+    assert "'finish_reason': 'twitter_missing_credentials'" in result.stderr
+    assert emulator.get_json("/_emulator/log")["last_seq"] == before
+
+
 def test_missing_credentials_against_a_remote_api(tmp_path: Path) -> None:
-    # Not on this machine, so no demo credentials: the crawl must stop before any request.
+    # Not on this machine: the crawl must stop before any request all the same.
     result = run_crawl("https://api.twitter.invalid", "jack",
                        settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}",
                                  "TWITTER_CONSUMER_KEY": "only-this-one"})

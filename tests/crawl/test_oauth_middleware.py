@@ -12,7 +12,6 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from twitter_crawler.downloadermiddlewares.oauth import OAuth1Middleware
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 
 CREDS = {
     "TWITTER_CONSUMER_KEY": "ck-test",
@@ -107,7 +106,11 @@ def test_missing_credentials_against_a_remote_api_close_the_crawl(
     assert "TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET" in caplog.text
 
 
-def test_local_api_without_credentials_uses_the_demo_ones() -> None:
+def test_a_local_api_gets_no_credentials_of_the_crawlers_own(caplog: pytest.LogCaptureFixture) -> None:
+    # The crawler knows no emulator's credentials: whoever starts a crawl against one passes them.
     mw = make_mw("http://127.0.0.1:8080")
-    mw.spider_opened()
-    assert mw._client.client_key == LOCAL_DEMO_CREDENTIALS["TWITTER_CONSUMER_KEY"]
+    with pytest.raises(CloseSpider) as info:
+        mw.spider_opened()
+    assert info.value.reason == "twitter_missing_credentials"
+    assert ("TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, "
+            "TWITTER_ACCESS_SECRET") in caplog.text

@@ -11,7 +11,7 @@ import requests
 from requests_oauthlib import OAuth1
 
 from tests.support.servers import ServerProcess
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS as CREDS
+from twitter_emulator.credentials import CRAWL_ENV as CREDS
 
 MODULE = "twitter_emulator"
 #: The shared world: big enough for several pages everywhere and for the 3,200 cap.

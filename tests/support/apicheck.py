@@ -19,7 +19,7 @@ from oauthlib.oauth1 import Client
 
 from tests.support.crawl import key_of, merged
 from tests.support.servers import ServerProcess
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
+from twitter_emulator.credentials import CRAWL_ENV as EMULATOR_CREDENTIALS
 
 Key = tuple[str, ...]
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(?P<logger>[^\]]+)\] (?P<level>[A-Z]+): (?P<msg>.*)$")
@@ -73,7 +73,7 @@ def signed_get_path(
     base_url: str, path: str, params: dict[str, str], creds: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
     """A GET of any API path (``/2/users/by/username/alice``), signed as :func:`signed_get`."""
-    creds = creds or LOCAL_DEMO_CREDENTIALS
+    creds = creds or EMULATOR_CREDENTIALS
     query = "&".join(f"{k}={v}" for k, v in params.items())
     url = f"{base_url}{path}" + (f"?{query}" if query else "")
     client = Client(creds["TWITTER_CONSUMER_KEY"], client_secret=creds["TWITTER_CONSUMER_SECRET"],

@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.servers import ROOT
+from twitter_emulator.credentials import CRAWL_ENV as EMULATOR_CREDENTIALS
+
+#: The settings that are credentials: a test that sets any of them chooses the crawl's credentials
+#: itself (none, a bearer token alone, wrong ones), and the emulator's are left out.
+CREDENTIAL_SETTINGS = (*EMULATOR_CREDENTIALS, "TWITTER_BEARER_TOKEN")
 
 
 @dataclass
@@ -45,11 +50,17 @@ SCRAPY = (
 )
 
 
-def crawl_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def crawl_env(extra: dict[str, str] | None = None, settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a crawl: none of the user's TWITTER_*/POD_* variables, the emulator's
+    credentials (the crawler knows none: they are passed as a user passes theirs) unless ``extra``
+    or the ``-s`` ``settings`` name any credential, then ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWITTER_", "POD_"))}
     # Media downloads are tested by tests/media, against a truth that has the files; elsewhere
     # they would only add File items the emulator's truth does not list (-s still wins).
     env["TWITTER_MEDIA"] = ""
+    chosen = {*(extra or {}), *(settings or {})}
+    if not chosen.intersection(CREDENTIAL_SETTINGS):
+        env.update(EMULATOR_CREDENTIALS)
     env.update(extra or {})
     return env
 
@@ -65,7 +76,7 @@ def run_crawl(
 ) -> CrawlResult:
     proc = subprocess.run(  # noqa: S603 (our own command line)
         crawl_command(api_url, handle, *args, settings=settings),
-        capture_output=True, text=True, cwd=cwd or ROOT, env=crawl_env(env), timeout=timeout,
+        capture_output=True, text=True, cwd=cwd or ROOT, env=crawl_env(env, settings), timeout=timeout,
         check=False,
     )
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr)

@@ -18,7 +18,7 @@ class CrawlProcess:
         self.proc = subprocess.Popen(  # noqa: S603 (our own command line)
             crawl_command(api_url, handle, *args, settings=settings),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-            env=crawl_env(),
+            env=crawl_env(settings=settings),
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -14,10 +14,9 @@ signed anew. The ``Authorization`` header is taken off the request again when it
 failure) comes back: retries are copies of the request, and a copy that carries an old signature
 would end up in a JOBDIR queue.
 
-Against an API on this machine (the bundled emulator) with no credentials configured, the
-emulator's demo credentials are used, so the offline demo needs no Twitter account. Against any
-other host, missing credentials close the crawl before the first request
-(``twitter_missing_credentials``), naming the missing setting.
+Missing credentials close the crawl before the first request (``twitter_missing_credentials``),
+naming the missing setting, whatever the host: the crawler knows no credentials of its own, not
+even a local emulator's (whoever starts a crawl against one passes the emulator's).
 
 Request meta: ``twitter_dont_sign`` (bool) leaves a request unsigned.
 """
@@ -31,8 +30,6 @@ from urllib.parse import urlsplit
 from oauthlib.oauth1 import Client
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
-
-from twitter_crawler.settings.defaults import LOCAL_DEMO_CREDENTIALS
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -51,16 +48,11 @@ CREDENTIAL_SETTINGS = (
     "TWITTER_ACCESS_TOKEN",
     "TWITTER_ACCESS_SECRET",
 )
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def api_origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc
-
-
-def is_local_api(url: str) -> bool:
-    return (urlsplit(url).hostname or "") in LOCAL_HOSTS
 
 
 def missing_credentials(values: dict[str, str]) -> list[str]:
@@ -80,15 +72,10 @@ class OAuth1Middleware:
         self.crawler = crawler
         self.origin = api_origin(api_url)
         self.missing = missing_credentials(credentials)
-        self.demo = False
         # API v2 also takes an app-only bearer token; user context wins when both are set.
         self._bearer = bearer_token if api_version == "2" and self.missing else ""
         if self._bearer:
             self.missing = []
-        if self.missing and is_local_api(api_url):
-            credentials = dict(LOCAL_DEMO_CREDENTIALS)
-            self.missing = []
-            self.demo = True
         if self.missing and api_version == "2":
             self.missing.append("(or TWITTER_BEARER_TOKEN alone)")
         # oauthlib's Client holds the secrets; nothing else in the crawl keeps a copy.
@@ -122,8 +109,6 @@ class OAuth1Middleware:
                 {"names": names},
             )
             raise CloseSpider("twitter_missing_credentials")
-        if self.demo:
-            logger.info("No Twitter credentials set: signing with the local emulator's demo credentials")
 
     def _is_api(self, request: Request) -> bool:
         parts = urlsplit(request.url)

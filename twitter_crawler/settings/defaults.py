@@ -65,14 +65,3 @@ SECRET_SETTINGS = (
     "POD_DATABASE_KEY",
     "POD_OWNER_KEY",
 )
-
-#: Credentials the bundled emulator accepts by default. They are used only when the API is on this
-#: machine (127.0.0.1 or localhost) and no credentials were configured, so the offline demo runs
-#: without any Twitter account.
-LOCAL_DEMO_CREDENTIALS = {
-    "TWITTER_CONSUMER_KEY": "emulator-consumer-key",
-    "TWITTER_CONSUMER_SECRET": "emulator-consumer-secret",
-    "TWITTER_ACCESS_TOKEN": "1-emulator-access-token",
-    "TWITTER_ACCESS_SECRET": "emulator-access-secret",
-    "TWITTER_BEARER_TOKEN": "emulator-bearer-token",
-}
