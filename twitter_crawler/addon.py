@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 import os
 import runpy
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +36,8 @@ from twitter_crawler.settings import defaults
 from twitter_crawler.settings.check import check_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from scrapy.settings import BaseSettings
 
 #: The environment variable naming the ``settings_local.py`` to read.
