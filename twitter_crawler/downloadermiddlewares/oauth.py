@@ -5,7 +5,8 @@ Settings read (all in :mod:`twitter_crawler.settings.defaults`):
 * ``TWITTER_API_URL``: only requests to this scheme, host and port are signed;
 * ``TWITTER_CONSUMER_KEY``, ``TWITTER_CONSUMER_SECRET``, ``TWITTER_ACCESS_TOKEN``,
   ``TWITTER_ACCESS_SECRET``: the user-context credentials;
-* ``TWITTER_API_VERSION``, ``TWITTER_BEARER_TOKEN``: with API v2 and no user-context
+* ``TWITTER_API_VERSION``, ``TWITTER_BEARER_TOKEN``: with an API version that takes one
+  (:attr:`~twitter_crawler.api.TwitterApi.accepts_bearer_token`: v2) and no user-context
   credentials, requests carry the app-only bearer token instead of a signature.
 
 Signing happens at download time, after the rate-limit middleware has released the request, so a
@@ -30,6 +31,8 @@ from urllib.parse import urlsplit
 from oauthlib.oauth1 import Client
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
+
+from twitter_crawler.api import from_settings
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -66,17 +69,17 @@ class OAuth1Middleware:
         api_url: str,
         credentials: dict[str, str],
         *,
-        api_version: str = "1.1",
+        accepts_bearer_token: bool = False,
         bearer_token: str = "",
     ) -> None:
         self.crawler = crawler
         self.origin = api_origin(api_url)
         self.missing = missing_credentials(credentials)
-        # API v2 also takes an app-only bearer token; user context wins when both are set.
-        self._bearer = bearer_token if api_version == "2" and self.missing else ""
+        # Some versions (v2) also take an app-only bearer token; user context wins when both are set.
+        self._bearer = bearer_token if accepts_bearer_token and self.missing else ""
         if self._bearer:
             self.missing = []
-        if self.missing and api_version == "2":
+        if self.missing and accepts_bearer_token:
             self.missing.append("(or TWITTER_BEARER_TOKEN alone)")
         # oauthlib's Client holds the secrets; nothing else in the crawl keeps a copy.
         self._client = Client(
@@ -94,7 +97,7 @@ class OAuth1Middleware:
             crawler,
             settings.get("TWITTER_API_URL"),
             credentials,
-            api_version=str(settings.get("TWITTER_API_VERSION")),
+            accepts_bearer_token=from_settings(settings).accepts_bearer_token,
             bearer_token=settings.get("TWITTER_BEARER_TOKEN") or "",
         )
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
