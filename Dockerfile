@@ -19,6 +19,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 WORKDIR /src
+# The crawler only: the emulator and the Pod test server beside it are test servers, and stay out
+# (.dockerignore too).
 COPY pyproject.toml README.md ./
 COPY twitter_crawler ./twitter_crawler
 RUN /opt/venv/bin/pip install ".[pod]"
