@@ -75,7 +75,7 @@ class OAuth1Middleware:
         self.crawler = crawler
         self.origin = api_origin(api_url)
         self.missing = missing_credentials(credentials)
-        # Some versions (v2) also take an app-only bearer token; user context wins when both are set.
+        # Some versions (v2) also take an app-only bearer token; user context wins over it.
         self._bearer = bearer_token if accepts_bearer_token and self.missing else ""
         if self._bearer:
             self.missing = []

@@ -139,7 +139,9 @@ class TwitterErrorMiddleware:
                    "message": error.message or "no message", "url": request.url}
         if 453 in codes:
             self._fatal("twitter_access_level", self.api.access_level_message, details)
-        stop = stop_problem(error.status, error.problems) if isinstance(error, ProblemError) else None
+        stop = None
+        if isinstance(error, ProblemError):
+            stop = stop_problem(error.status, error.problems)
         if stop is not None:
             self._stop(request, stop, details)
         if codes == {32} and error.status == 401 and self.credentials_work:

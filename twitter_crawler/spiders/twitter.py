@@ -103,7 +103,7 @@ class TwitterSpider(Spider):
 
     def user_failed(self, failure: Failure) -> None:
         """The account's profile could not be fetched at all: without it nothing can be imported."""
-        if failure.check(TwitterAPIError, MalformedPayload):
+        if isinstance(failure.value, (TwitterAPIError, MalformedPayload)):
             # An answer, not a transport failure: TwitterErrorMiddleware decides.
             failure.raiseException()
         logger.error(
@@ -208,7 +208,9 @@ class TwitterSpider(Spider):
         yield from self._next_page(walk, ids_page)
 
     @one_item_per_answer
-    def parse_lookup(self, response: Response, walk: dict[str, Any], ids: list[str]) -> Iterator[Any]:
+    def parse_lookup(
+        self, response: Response, walk: dict[str, Any], ids: list[str]
+    ) -> Iterator[Any]:
         accounts = self.api.parse_lookup(response.body, me_id=walk["me"])
         yield from self._accounts(walk, accounts)
 

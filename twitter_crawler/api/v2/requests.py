@@ -188,7 +188,8 @@ class ApiV2(TwitterApi):
         elif walk.get("max_id"):
             params["until_id"] = str(int(walk["max_id"]) + 1)  # v1.1 max_id is inclusive
         return self._request(
-            self.timeline_endpoint, f"users/{walk['user_id']}/tweets", params, callback, {"walk": walk},
+            self.timeline_endpoint, f"users/{walk['user_id']}/tweets", params, callback,
+            {"walk": walk},
             priority=30 if walk.get("own") else 10,
         )
 
