@@ -140,6 +140,28 @@ def test_failed_files_are_counted_and_fetched_by_the_next_run(
     assert stat(rerun.log, "twitter/media/backlog") >= len(missing)
 
 
+def test_an_unreachable_media_host_costs_no_data_and_the_next_run_fetches_every_file(
+    start_world: Callable[..., ServerProcess], target: Target
+) -> None:
+    """Every connection to the media host is refused (and retried): the import completes, each
+    file is one counted failure, and once the host is back the next run stores them all."""
+    emulator = start_world("--media-unreachable")
+    want = expected_media(emulator, {"photos", "avatars", "videos"})
+    result = crawl(emulator, target, TWITTER_MEDIA_RETRY_TIMES="1")
+    assert result.returncode == 0, result.log[-3000:]
+    assert_files_stored(target, want, missing=set(want.files))
+    failed = stat(result.log, "twitter/media/failed")
+    assert failed == len({url for url, _ in want.files.values()}), failed
+    reasons = dict(re.findall(r"'twitter/media/failed/([^']+)': (\d+)", result.log))
+    assert len(reasons) == 1 and "Refused" in next(iter(reasons)), reasons
+    assert media_log(emulator) == []  # nothing reached the host
+
+    emulator.post_json("/_emulator/media", {"reachable": True})
+    rerun = crawl(emulator, target)
+    assert rerun.returncode == 0, rerun.log[-3000:]
+    assert_files_stored(target, want)
+
+
 def test_no_media_when_not_asked(
     start_world: Callable[..., ServerProcess], target: Target
 ) -> None:
