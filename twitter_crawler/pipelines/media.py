@@ -47,7 +47,7 @@ import mimetypes
 import re
 from contextlib import suppress
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from scrapy import Request, signals
@@ -67,7 +67,8 @@ from twitter_crawler.stores.base import StoreError
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from scrapy.pipelines.media import FileInfo, FileInfoOrError, MediaPipeline
+    from scrapy.pipelines.media import FileInfo, FileInfoOrError
+    from scrapy.pipelines.media import MediaPipeline as ScrapyMediaPipeline
     from twisted.python.failure import Failure
     from typing_extensions import Self
 
@@ -118,14 +119,14 @@ class StoreFiles:
     def __init__(self) -> None:
         self.store: Store | None = None
 
-    async def persist_file(self, path: str, buf: BytesIO, info: MediaPipeline.SpiderInfo,
+    async def persist_file(self, path: str, buf: BytesIO, info: ScrapyMediaPipeline.SpiderInfo,
                            meta: dict[str, Any] | None = None,
                            headers: dict[str, str] | None = None) -> None:
         if self.store is None:
             raise FileException("no store is open to keep the file in")
         await run_in_thread(self.store.put_file, path.rpartition("/")[2], buf.getvalue())
 
-    def stat_file(self, path: str, info: MediaPipeline.SpiderInfo) -> dict[str, Any]:
+    def stat_file(self, path: str, info: ScrapyMediaPipeline.SpiderInfo) -> dict[str, Any]:
         return {}  # what is stored is known from the store's items (MediaState), not by path
 
 
@@ -199,7 +200,9 @@ class MediaPipeline(FilesPipeline):
 
     # -- what to download ----------------------------------------------------------------------
 
-    def process_item(self, item: Any) -> Any:
+    # Scrapy's is ``async def process_item(self, item, spider=None)``: ours takes no spider
+    # (deprecated in component methods) and returns an answer at once, without awaiting.
+    def process_item(self, item: Any) -> Any:  # type: ignore[override]
         if self.files.store is None:
             return item  # no store pipeline: nowhere to keep files
         if isinstance(item, MediaDownloads):
@@ -295,7 +298,7 @@ class MediaPipeline(FilesPipeline):
                         "target": {"type": "Photo", "externalId": photo["externalId"]}})
         return out
 
-    def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
+    def get_media_requests(self, item: Any, info: ScrapyMediaPipeline.SpiderInfo) -> list[Request]:
         requests = []
         for media in item.items:  # chosen by _to_fetch: wanted, with a URL, asked for once
             key = (media["type"], media["externalId"])
@@ -311,7 +314,7 @@ class MediaPipeline(FilesPipeline):
             }))
         return requests
 
-    async def _check_media_to_download(self, request: Request, info: MediaPipeline.SpiderInfo,
+    async def _check_media_to_download(self, request: Request, info: ScrapyMediaPipeline.SpiderInfo,
                                        item: Any) -> FileInfo:
         # Scrapy's download step, behind our own limit: a request waiting in a downloader slot
         # already counts against CONCURRENT_REQUESTS, and queued media would hold back the API.
@@ -337,20 +340,20 @@ class MediaPipeline(FilesPipeline):
         self.crawler.stats.inc_value("twitter/media/left_for_next_run")
         return {"url": request.url, "path": "", "checksum": "", "status": "stopped"}
 
-    def media_to_download(self, request: Request, info: MediaPipeline.SpiderInfo, *,
+    def media_to_download(self, request: Request, info: ScrapyMediaPipeline.SpiderInfo, *,
                           item: Any = None) -> None:
         return None  # what the store has was left out in get_media_requests
 
     # -- what came back ------------------------------------------------------------------------
 
     async def media_downloaded(self, response: Response, request: Request,
-                               info: MediaPipeline.SpiderInfo, *, item: Any = None) -> FileInfo:
+                               info: ScrapyMediaPipeline.SpiderInfo, *, item: Any = None) -> FileInfo:
         if response.status != 200:
             raise MediaFailed(f"HTTP {response.status}", f"http_{response.status}")
         if not response.body:
             raise MediaFailed("an empty body", "empty")
         file_info = await super().media_downloaded(response, request, info, item=item)
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         file_info["media"] = request.meta["twitter_media"]  # type: ignore[typeddict-unknown-key]
         file_info["size"] = len(response.body)  # type: ignore[typeddict-unknown-key]
         file_info["mimeType"] = (  # type: ignore[typeddict-unknown-key]
@@ -361,7 +364,7 @@ class MediaPipeline(FilesPipeline):
         return file_info
 
     def media_failed(self, failure: Failure, request: Request,
-                     info: MediaPipeline.SpiderInfo) -> Any:
+                     info: ScrapyMediaPipeline.SpiderInfo) -> Any:
         """Every failure of a media request ends here, once: one line, one count."""
         error = failure.value
         if isinstance(error, MediaFailed):
@@ -383,7 +386,7 @@ class MediaPipeline(FilesPipeline):
         raise FileException(reason)
 
     def file_path(self, request: Request, response: Response | None = None,
-                  info: MediaPipeline.SpiderInfo | None = None, *, item: Any = None) -> str:
+                  info: ScrapyMediaPipeline.SpiderInfo | None = None, *, item: Any = None) -> str:
         if response is None:
             return ""
         # Asked twice per file by FilesPipeline: hash the bytes once.
@@ -393,7 +396,7 @@ class MediaPipeline(FilesPipeline):
         return f"{sha[:2]}/{sha}"
 
     async def file_downloaded(self, response: Response, request: Request,
-                              info: MediaPipeline.SpiderInfo, *, item: Any = None) -> str:
+                              info: ScrapyMediaPipeline.SpiderInfo, *, item: Any = None) -> str:
         path = self.file_path(request, response=response, info=info, item=item)
         try:
             await self.files.persist_file(path, BytesIO(response.body), info)
@@ -402,16 +405,19 @@ class MediaPipeline(FilesPipeline):
         return path.rpartition("/")[2]
 
     def item_completed(self, results: list[FileInfoOrError], item: Any,
-                       info: MediaPipeline.SpiderInfo) -> Any:
+                       info: ScrapyMediaPipeline.SpiderInfo) -> Any:
         # Scrapy keeps every result of the crawl to answer a repeated URL; ``handled`` already
         # keeps us from asking twice, and at 100,000s of files that cache is memory for nothing.
         # (Requests in flight are answered through their own waiters, not from this cache.)
         info.downloaded.clear()
         added: list[dict[str, Any]] = []
-        for ok, file_info in results:
-            if not ok or "media" not in file_info:
-                continue  # failed (counted) or left for the next run
-            sha = file_info["checksum"]
+        for ok, result in results:
+            if not ok:
+                continue  # failed: counted and logged by media_failed
+            file_info = cast("dict[str, Any]", result)  # with media_downloaded's keys
+            if "media" not in file_info:
+                continue  # left for the next run
+            sha: str = file_info["checksum"]
             if sha not in self.shas:  # the same bytes under another URL: one File, first URL
                 self.shas.add(sha)
                 added.append({"type": "File", "externalId": sha, "sha256": sha,
