@@ -17,8 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench import floor
-from bench import plan as planning
+from bench import floor, plan as planning
 from bench.harness import emulator
 from bench.report import provenance, table, write_section
 from bench.throughput import crawl_once, world_args

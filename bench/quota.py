@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import plan as planning
-from bench import reqlog
+from bench import plan as planning, reqlog
 from bench.harness import Run, crawl, emulator, median, spread
 from bench.report import provenance, table, write_section
 

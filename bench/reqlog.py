@@ -76,7 +76,7 @@ def analyse(entries: list[dict[str, Any]], latency: float, window: float) -> Log
     # Long gaps: the client waited; say when the endpoint's window had started.
     window_start: dict[str, float] = {}
     gaps: list[Gap] = []
-    for prev, cur in zip(entries, entries[1:]):
+    for prev, cur in zip(entries, entries[1:], strict=False):
         ep = cur["endpoint"]
         start = window_start.get(ep)
         if start is None or cur["time"] >= start + window:

@@ -16,12 +16,11 @@ import importlib.util
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import plan as planning
-from bench import reqlog
+from bench import plan as planning, reqlog
 from bench.harness import Run, emulator, median, run_process, spread
 from bench.quota import QUICK_REALISTIC, REALISTIC, QuotaRun, crawl_under_quotas, world_args
 from bench.report import provenance, table, write_section
@@ -95,7 +94,7 @@ def run(workdir: Path, *, quick: bool, repeat: int, factor: float, output: Path 
 
 
 def _clock(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
 def render(pairs: list[tuple[QuotaRun, BaselineRun]], realtime: list[QuotaRun], size: dict[str, int],
@@ -110,7 +109,7 @@ def render(pairs: list[tuple[QuotaRun, BaselineRun]], realtime: list[QuotaRun], 
             r429: list[int], rss: list[float], cpu: list[float], tweets: list[int]) -> list[str]:
         return [label, spread(walls, "{:,.1f}"), spread([float(r.requests) for r in reqs], "{:,.0f}"),
                 spread([float(x) for x in r429], "{:,.0f}"), spread(inflight, "{:,.0f}"),
-                f"{mins[0]:,.2f}", spread([w / m for w, m in zip(walls, mins)], "{:,.2f}"),
+                f"{mins[0]:,.2f}", spread([w / m for w, m in zip(walls, mins, strict=False)], "{:,.2f}"),
                 spread(cpu, "{:,.1f}"), spread(rss, "{:,.0f}"), f"{median([float(t) for t in tweets]):,.0f}"]
 
     rows = [

@@ -52,15 +52,15 @@ def run(workdir: Path, *, quick: bool, repeat: int, store: str, output: Path | N
                       f"CPU {r.usage.cpu:.1f} s", flush=True)
     base = runs["as is"]
     rows = []
-    for name, (why, settings) in VARIANTS.items():
+    for name, (why, _settings) in VARIANTS.items():
         rs = runs[name]
         rate = [tweets / r.to_last_commit for r in rs]
         rows.append([
             f"**{name}**", why,
             spread(rate, "{:,.0f}"),
-            spread([tweets / r.to_last_commit / (tweets / b.to_last_commit) for r, b in zip(rs, base)], "{:.2f}"),
+            spread([tweets / r.to_last_commit / (tweets / b.to_last_commit) for r, b in zip(rs, base, strict=False)], "{:.2f}"),
             spread([r.usage.cpu for r in rs], "{:,.1f}"),
-            spread([b.usage.cpu / r.usage.cpu for r, b in zip(rs, base)], "{:.2f}"),
+            spread([b.usage.cpu / r.usage.cpu for r, b in zip(rs, base, strict=False)], "{:.2f}"),
             f"{median([float(r.stat('item_scraped_count')) for r in rs]):,.0f}",
         ])
     body = "\n".join([

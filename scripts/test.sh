@@ -2,5 +2,5 @@
 # Sets up .venv with everything the tests need, then runs all tests (arguments go to pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh pod,test,bench
+bash scripts/setup.sh pod,test,bench,lint
 exec .venv/bin/python -m pytest "$@"

@@ -209,7 +209,7 @@ class RecordedApi:
         cursor = (cursor or "-1").strip()
         if cursor == "-1":
             return pages[0]
-        for prev, page in zip(pages, pages[1:]):
+        for prev, page in zip(pages, pages[1:], strict=False):
             if prev["next_cursor_str"] == cursor:
                 return page
         return {"users": [], "ids": [], **cursor_fields(0, 0)}

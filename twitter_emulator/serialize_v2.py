@@ -14,7 +14,7 @@ v2-only facts (the v2 text, reply and quote counts, conversation ids, media keys
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from twitter_emulator import v2model
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 def iso_ms(ms: int) -> str:
     """``2016-07-30T03:20:23.000Z``: v2 dates (whole seconds, as Twitter sends them)."""
-    return datetime.fromtimestamp(ms // 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 class V2Renderer:

@@ -42,8 +42,8 @@ from twitter_emulator.v2 import (
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     V2Error,
+    route as v2_route,
 )
-from twitter_emulator.v2 import route as v2_route
 
 logger = logging.getLogger(__name__)
 

@@ -22,11 +22,10 @@ from functools import lru_cache
 
 from twitter_emulator import synth
 from twitter_emulator.graph import ContactList, Progression
-from twitter_emulator.tweets import TweetModel, make_tweet
 from twitter_emulator.synth import (
     GRAPH0,
-    MEDIA_BIT,
     ME,
+    MEDIA_BIT,
     OUT0,
     S_ACCOUNT,
     S_COUNTS,
@@ -40,6 +39,7 @@ from twitter_emulator.synth import (
     h64,
     unit,
 )
+from twitter_emulator.tweets import TweetModel, make_tweet
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import plan as planning
-from bench import reqlog
+from bench import plan as planning, reqlog
 from bench.report import marker, write_section
 from tests.support.crawl import run_crawl
 from tests.support.servers import ROOT, ServerProcess

@@ -228,7 +228,7 @@ def imports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
         # its own), and the machine has two cores.
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(crawl(emulator, tmp_path), (V1, V2)))
-    for api, result in zip((V1, V2), results):
+    for api, result in zip((V1, V2), results, strict=False):
         assert result.returncode == 0, f"{api}: {result.stderr[-3000:]}"
         assert "Import finished" in result.stderr
     stores = []

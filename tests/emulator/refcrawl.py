@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.emulator.conftest import Client
-from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, item_key, ref, to_dict
+from twitter_crawler.items import (
+    Account,
+    Edge,
+    Photo,
+    Tweet,
+    Video,
+    Website,
+    item_key,
+    ref,
+    to_dict,
+)
 
 _TAG = re.compile(r"<[^>]+>")
 
 
 def iso(created_at: str) -> str:
-    return datetime.strptime(created_at, "%a %b %d %H:%M:%S %z %Y").astimezone(timezone.utc).strftime(
+    return datetime.strptime(created_at, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
 
 

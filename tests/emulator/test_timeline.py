@@ -50,14 +50,14 @@ def test_extended_and_compat_modes(client: Client) -> None:
     assert [t["id_str"] for t in ext] == [t["id_str"] for t in compat]
     assert all("full_text" in t and "text" not in t and "display_text_range" in t for t in ext)
     assert all("text" in t and "full_text" not in t and "display_text_range" not in t for t in compat)
-    long_ones = [(e, c) for e, c in zip(ext, compat) if c["truncated"]]
+    long_ones = [(e, c) for e, c in zip(ext, compat, strict=False) if c["truncated"]]
     assert long_ones, "some tweets exceed 140 characters"
     for e, c in long_ones:
         assert len(c["text"]) <= 140 + 30  # escaped entities may lengthen the raw string
         assert c["text"].endswith(c["entities"]["urls"][-1]["url"])
         assert c["entities"]["urls"][-1]["expanded_url"].endswith("/i/web/status/" + c["id_str"])
         assert "extended_entities" not in c and not e["truncated"]
-    short = [(e, c) for e, c in zip(ext, compat) if not c["truncated"] and "retweeted_status" not in c]
+    short = [(e, c) for e, c in zip(ext, compat, strict=False) if not c["truncated"] and "retweeted_status" not in c]
     assert any(e["full_text"] == c["text"] for e, c in short)
     retweets = [t for t in ext if "retweeted_status" in t]
     assert retweets and all(t["full_text"].startswith("RT @") for t in retweets)

@@ -94,7 +94,7 @@ def test_exclude_retweets_and_replies(v2: V2Client, alice_id: str) -> None:
     assert page["meta"]["result_count"] == 100 and "next_token" in page["meta"]
     assert all(not {"retweeted", "replied_to"} & {r["type"] for r in t.get("referenced_tweets", [])}
                for t in page["data"])
-    expected = [t["id"] for t, k in zip(everything, kinds) if not {"retweeted", "replied_to"} & k][:100]
+    expected = [t["id"] for t, k in zip(everything, kinds, strict=False) if not {"retweeted", "replied_to"} & k][:100]
     assert [t["id"] for t in page["data"]] == expected
 
 

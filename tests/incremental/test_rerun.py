@@ -70,7 +70,7 @@ def test_unchanged_rerun_makes_one_timeline_request_per_account_and_writes_nothi
     assert stats.get("twitter/store/unchanged/Account", 0) > 0
     summary = second.log[second.log.index("Import finished"):]
     for label in ("accounts", "tweets", "photos", "videos", "links"):
-        assert f"(0 new," in summary.split(label, 1)[1].splitlines()[0], label
+        assert "(0 new," in summary.split(label, 1)[1].splitlines()[0], label
 
     again = target.snapshot()
     assert again.items == stored.items

@@ -20,7 +20,9 @@ import pytest
 
 from tests.incremental.support import (
     CrawlProcess,
+    PodTarget as PodSnapshots,
     Snapshot,
+    SQLiteTarget as SQLiteSnapshots,
     StoreTarget,
     assert_equals_truth,
     crawl,
@@ -30,12 +32,12 @@ from tests.incremental.support import (
     truth,
     wait_until,
 )
-from tests.incremental.support import PodTarget as PodSnapshots
-from tests.incremental.support import SQLiteTarget as SQLiteSnapshots
-from tests.media.support import PodTarget as PodFiles
-from tests.media.support import SQLiteTarget as SQLiteFiles
-from tests.media.support import Target as FilesTarget
-from tests.media.support import expected_media
+from tests.media.support import (
+    PodTarget as PodFiles,
+    SQLiteTarget as SQLiteFiles,
+    Target as FilesTarget,
+    expected_media,
+)
 from tests.media.test_media_crawl import assert_files_stored
 from tests.support.apiversion import request_user
 from tests.support.servers import ServerProcess

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.media.support import HANDLE, SQLiteTarget, expected_media
+from tests.media.support import HANDLE, SQLiteTarget, avatar_original, expected_media
 from tests.media.test_media_and_ratelimits import stalling_seed
-from tests.media.support import avatar_original
 from tests.support.crawl import run_crawl
 from tests.support.process import CrawlProcess
 from tests.support.servers import ServerProcess

@@ -153,8 +153,9 @@ def test_the_environment_keeps_its_secrets_out_of_repr() -> None:
 
 
 def test_run_states_are_pymemris() -> None:
-    import twitter_crawler.stores.pod  # noqa: F401 (imports pymemri without its logging setup)
     from pymemri.plugin import states
+
+    import twitter_crawler.stores.pod  # noqa: F401 (imports pymemri without its logging setup)
     from twitter_crawler.plugin import reporter
 
     for name in ("RUN_STARTED", "RUN_COMPLETED", "RUN_FAILED", "RUN_ABORTED"):

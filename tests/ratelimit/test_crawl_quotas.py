@@ -8,7 +8,7 @@ and stats, never from how long anything took."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,9 @@ RESUMED = re.compile(r"(?P<endpoint>\S+): rate limit window reset, (?P<n>\d+) pa
 
 def until_epoch(until: str, near: float) -> float:
     """The epoch second of an ``HH:MM:SS`` UTC time within 12 hours of ``near``."""
-    day = datetime.fromtimestamp(near, tz=timezone.utc)
+    day = datetime.fromtimestamp(near, tz=UTC)
     t = datetime.strptime(until, "%H:%M:%S").time()
-    candidate = datetime.combine(day.date(), t, tzinfo=timezone.utc)
+    candidate = datetime.combine(day.date(), t, tzinfo=UTC)
     if (candidate - day).total_seconds() > 43_200:
         candidate -= timedelta(days=1)
     elif (day - candidate).total_seconds() > 43_200:
@@ -77,7 +77,7 @@ def test_headers_park_an_endpoint_without_any_429_while_others_go_on(
     assert len(pages) == 3
     served_meanwhile = [
         [e for e in log[a + 1 : b] if e["endpoint"] != api.followers and e["status"] == 200]
-        for a, b in zip(pages, pages[1:])
+        for a, b in zip(pages, pages[1:], strict=False)
     ]
     assert served_meanwhile[0], f"nothing else was served while {api.followers} was parked"
     assert sum(e["endpoint"] == api.timeline for e in served_meanwhile[0]) >= 2
@@ -88,7 +88,7 @@ def test_headers_park_an_endpoint_without_any_429_while_others_go_on(
     resumed = [m for m in map(RESUMED.match, messages) if m]
     assert [(m["endpoint"], m["n"]) for m in reached] == [(api.followers, "1")] * 2, messages
     assert [(m["endpoint"], m["n"]) for m in resumed] == [(api.followers, "1")] * 2, messages
-    for line, released in zip(reached, pages[1:]):
+    for line, released in zip(reached, pages[1:], strict=False):
         arrived = log[released]["time"]
         assert until_epoch(line["until"], arrived) <= arrived, (line[0], arrived)
     # each "reached" comes before its "resume"

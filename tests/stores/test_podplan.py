@@ -13,13 +13,7 @@ from tests.stores.test_store_contract import ME, account, edge, following, page,
 from twitter_crawler import items as crawl_items
 from twitter_crawler.stores.base import Batch
 from twitter_crawler.stores.podplan import PodPlan, PodView, edges_of, lookups, plan
-from twitter_crawler.stores.podschema import (
-    ALL_TYPES,
-    DATA_TYPES,
-    _pod_type,
-    page_id,
-    watermark_id,
-)
+from twitter_crawler.stores.podschema import ALL_TYPES, DATA_TYPES, _pod_type, page_id, watermark_id
 from twitter_crawler.stores.records import BadBatch, read_batch
 
 

@@ -10,16 +10,7 @@ from typing import Any
 import pytest
 
 from tests.stores.conftest import Harness, PodHarness
-from twitter_crawler.items import (
-    Account,
-    ContactsPage,
-    Edge,
-    Photo,
-    Tweet,
-    Website,
-    ref,
-    to_dict,
-)
+from twitter_crawler.items import Account, ContactsPage, Edge, Photo, Tweet, Website, ref, to_dict
 from twitter_crawler.stores.base import Batch, Store, StoreConfigError, StoreError, open_store
 
 

@@ -8,7 +8,7 @@ Pure functions (and one plain class), no Scrapy. They never raise on odd input (
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -75,8 +75,8 @@ _MONTHS = {
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_iso_utc(value: object) -> str | None:
@@ -170,7 +170,7 @@ class Collector:
     """Items of one parse (either API version), bucketed so that nodes come before edges, each
     key once."""
 
-    __slots__ = ("accounts", "tweets", "media", "edges", "_index", "_edge_keys")
+    __slots__ = ("_edge_keys", "_index", "accounts", "edges", "media", "tweets")
 
     def __init__(self) -> None:
         self.accounts: list[Any] = []

@@ -49,12 +49,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from twitter_crawler.api.common import (
-    as_int as _int,
-    as_list as _l,
-    as_str as _s,
-    text_excerpt,
-)
+from twitter_crawler.api.common import as_int as _int, as_list as _l, as_str as _s, text_excerpt
 from twitter_crawler.exceptions import TwitterAPIError
 
 __all__ = [

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
-from scrapy.exceptions import UsageError
 
 from twitter_crawler.addon import resolve
 from twitter_crawler.settings.check import BadSetting, check_settings
@@ -38,7 +37,7 @@ class Command(ScrapyCrawlCommand):
                 parse_arguments(**{k: v for k, v in opts.spargs.items()
                                    if k in ("handle", "parts", "limit", "following_tweets")})
             except BadArgument as exc:
-                print(f"twitter: bad argument: {exc}", file=sys.stderr)  # noqa: T201
+                print(f"twitter: bad argument: {exc}", file=sys.stderr)
                 sys.exit(2)
         # The settings, with the defaults, settings_local.py, the environment and the -s
         # overrides, once for every component: a bad value ends the run here instead of
@@ -48,7 +47,7 @@ class Command(ScrapyCrawlCommand):
         try:
             check_settings(self.settings)
         except BadSetting as exc:
-            print(f"twitter: bad setting: {exc}", file=sys.stderr)  # noqa: T201
+            print(f"twitter: bad setting: {exc}", file=sys.stderr)
             sys.exit(2)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -65,9 +64,7 @@ class Command(ScrapyCrawlCommand):
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed or any(r not in SUCCESS for r in reasons):
-            self.exitcode = 1
-        elif not reasons:
+        if self.crawler_process.bootstrap_failed or any(r not in SUCCESS for r in reasons) or not reasons:
             self.exitcode = 1
 
     def short_desc(self) -> str:

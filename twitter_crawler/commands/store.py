@@ -50,8 +50,8 @@ def _date(value: Any) -> str:
 
 
 def _one_line(text: Any, width: int) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    line = " ".join(str(text or "").split())
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
 
 
 def _label(item_type: str, key: str, props: dict[str, Any]) -> str:
@@ -106,7 +106,7 @@ class Command(ScrapyCommand):
         try:
             check_settings(self.settings, ["POD_URL"])
         except BadSetting as exc:
-            print(f"scrapy store: bad setting: {exc}", file=sys.stderr)  # noqa: T201
+            print(f"scrapy store: bad setting: {exc}", file=sys.stderr)
             sys.exit(2)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -126,7 +126,7 @@ class Command(ScrapyCommand):
             kind = "a Pod" if url.startswith(("http://", "https://")) else "not a store address"
             self._fail(
                 f"scrapy store reads the embedded store only (POD_URL=sqlite:///path); "
-                f"POD_URL={url.split('?')[0]!r} is {kind}"
+                f"POD_URL={url.split('?', maxsplit=1)[0]!r} is {kind}"
             )
             return
         store = SQLiteStore(url[len("sqlite:///") :], readonly=True)
@@ -151,26 +151,26 @@ class Command(ScrapyCommand):
             store.close()
 
     def _fail(self, message: str) -> None:
-        print(f"scrapy store: {message}", file=sys.stderr)  # noqa: T201
+        print(f"scrapy store: {message}", file=sys.stderr)
         self.exitcode = 1
 
     @staticmethod
     def _table(title: str, counts: dict[str, int]) -> None:
-        print(title)  # noqa: T201
+        print(title)
         if not counts:
-            print("  (none)")  # noqa: T201
+            print("  (none)")
             return
         width = max(len(name) for name in [*counts, "total"])
         digits = max(len(_number(n)) for n in [*counts.values(), sum(counts.values())])
         for name, count in counts.items():
-            print(f"  {name:<{width}}  {_number(count):>{digits}}")  # noqa: T201
-        print(f"  {'total':<{width}}  {_number(sum(counts.values())):>{digits}}")  # noqa: T201
+            print(f"  {name:<{width}}  {_number(count):>{digits}}")
+        print(f"  {'total':<{width}}  {_number(sum(counts.values())):>{digits}}")
 
     def _counts(self, store: SQLiteStore) -> None:
-        print(store.describe())  # noqa: T201
+        print(store.describe())
         self._table("Items", store.counts())
         self._table("Edges", store.edge_counts())
-        print(f"Timelines with a since_id watermark: {_number(len(store.watermarks()))}")  # noqa: T201
+        print(f"Timelines with a since_id watermark: {_number(len(store.watermarks()))}")
 
     def _tweets(self, store: SQLiteStore, handle: str, limit: int | None) -> None:
         account = store.account(handle)
@@ -186,11 +186,11 @@ class Command(ScrapyCommand):
             else ""
         )
         who = f"@{account.get('handle', handle)}{name}"
-        print(f"{who}: {_number(len(tweets))} tweets in the store{more}")  # noqa: T201
+        print(f"{who}: {_number(len(tweets))} tweets in the store{more}")
         width = shutil.get_terminal_size((120, 20)).columns
         for tweet in shown:
             head = f"{_date(tweet.get('postDate'))}  {tweet.get('tweetType') or '-':<7}  "
-            print(head + _one_line(tweet.get("message"), max(width - len(head), 20)))  # noqa: T201
+            print(head + _one_line(tweet.get("message"), max(width - len(head), 20)))
 
     def _show(self, store: SQLiteStore, key: str) -> None:
         found = store.find(key)
@@ -199,25 +199,25 @@ class Command(ScrapyCommand):
             return
         for number, item in enumerate(found):
             if number:
-                print()  # noqa: T201
-            print(f"{item['type']} {item['key']}  (Pod id {item['id']})")  # noqa: T201
-            print(f"  stored   {_date(item['dateCreated'])}, changed {_date(item['dateModified'])}")  # noqa: T201
+                print()
+            print(f"{item['type']} {item['key']}  (Pod id {item['id']})")
+            print(f"  stored   {_date(item['dateCreated'])}, changed {_date(item['dateModified'])}")
             props = item["properties"]
             width = max((len(name) for name in props), default=0)
             for name, value in props.items():
                 shown = _one_line(value, 200) if isinstance(value, str) else value
                 if isinstance(value, bool):
                     shown = "true" if value else "false"
-                print(f"  {name:<{width}}  {shown}")  # noqa: T201
+                print(f"  {name:<{width}}  {shown}")
             by_name: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
             for name, t_type, t_key, t_props in item["outgoing"]:
                 by_name.setdefault(name, []).append((t_type, t_key, t_props))
             for name, targets in by_name.items():
-                print(f"  {name} → {_number(len(targets))}")  # noqa: T201
+                print(f"  {name} → {_number(len(targets))}")
                 for t_type, t_key, t_props in targets[:SHOW_EDGES]:
-                    print(f"      {_label(t_type, t_key, t_props)}")  # noqa: T201
+                    print(f"      {_label(t_type, t_key, t_props)}")
                 if len(targets) > SHOW_EDGES:
-                    print(f"      … and {_number(len(targets) - SHOW_EDGES)} more")  # noqa: T201
+                    print(f"      … and {_number(len(targets) - SHOW_EDGES)} more")
             if item["incoming"]:
                 incoming = ", ".join(f"{name} {_number(n)}" for name, n in item["incoming"].items())
-                print(f"  ← pointed at by {incoming}")  # noqa: T201
+                print(f"  ← pointed at by {incoming}")

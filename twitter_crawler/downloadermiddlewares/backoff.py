@@ -34,9 +34,10 @@ from scrapy.utils.asyncio import sleep
 from twitter_crawler.closing import POLL, engine_closing
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class RetryBackoffMiddleware:
         self.base = base
         self.maximum = maximum
         self.jitter = jitter
-        self._random = random.Random()
+        self._random = random.Random()  # noqa: S311 (jitter of a wait, not a secret)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -77,7 +78,8 @@ class RetryBackoffMiddleware:
         wait = self.delay(attempt)
         stats = self.crawler.stats
         stats.inc_value("twitter/retry/backoff/count")
-        stats.inc_value("twitter/retry/backoff/seconds", round(wait, 3))
+        # Scrapy's stats add any number; its annotation says int.
+        stats.inc_value("twitter/retry/backoff/seconds", round(wait, 3))  # type: ignore[arg-type]
         logger.debug("Retry %(n)d of %(request)s waits %(wait).2fs",
                      {"n": attempt, "request": request, "wait": wait})
         deadline = time.monotonic() + wait

@@ -25,7 +25,7 @@ Request meta: ``twitter_dont_sign`` (bool) leaves a request unsigned.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import urlsplit
 
 from oauthlib.oauth1 import Client
@@ -35,12 +35,15 @@ from scrapy.exceptions import CloseSpider
 from twitter_crawler.api import from_settings
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+#: The HTTP methods oauthlib signs (its stubs' type for a method).
+HTTPMethod = Literal["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 # oauthlib logs the signature base string, access token included, at DEBUG: a crawl at DEBUG
 # level must not write it anywhere.
 logging.getLogger("oauthlib").setLevel(logging.INFO)
@@ -130,7 +133,8 @@ class OAuth1Middleware:
         if request.method == "POST" and request.body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             body = request.body.decode("ascii")
-        _, signed, _ = self._client.sign(request.url, request.method, body, headers)
+        method = cast("HTTPMethod", request.method)  # oauthlib's stubs name the methods it knows
+        _, signed, _ = self._client.sign(request.url, method, body, headers)
         request.headers["Authorization"] = signed["Authorization"]
         self.crawler.stats.inc_value("twitter/oauth/signed")
 

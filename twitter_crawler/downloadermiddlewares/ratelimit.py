@@ -46,10 +46,12 @@ shorter than that says nothing, and never a "resume" without its "reached"), the
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
@@ -62,10 +64,11 @@ from twitter_crawler.exceptions import SendingStopped
 from twitter_crawler.fatal import sending_stopped, stop_reason, stop_sending
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ class RateLimitMiddleware:
     def _closing(self) -> bool:
         return engine_closing(self.crawler)
 
-    async def process_request(self, request: Request) -> Request | None:
+    async def process_request(self, request: Request) -> Request | None:  # noqa: PLR0912
         endpoint = request.meta.get("twitter_endpoint")
         if not endpoint:
             return None
@@ -178,7 +181,7 @@ class RateLimitMiddleware:
         if not budget.announced or budget.logged:
             return
         budget.logged = True
-        until = datetime.fromtimestamp(budget.reset_at + self.margin, tz=timezone.utc)
+        until = datetime.fromtimestamp(budget.reset_at + self.margin, tz=UTC)
         logger.info(
             "%(endpoint)s: rate limit reached, %(n)d request%(s)s wait until %(until)s UTC (%(wait)s)",
             {"endpoint": endpoint, "n": budget.parked, "s": "" if budget.parked == 1 else "s",
@@ -191,7 +194,9 @@ class RateLimitMiddleware:
             return
         if budget.announced:
             waited = time.time() - budget.parked_since
-            self.crawler.stats.inc_value("twitter/ratelimit/wait_seconds", round(waited, 1))
+            # Scrapy's stats add any number; its annotation says int.
+            seconds = round(waited, 1)
+            self.crawler.stats.inc_value("twitter/ratelimit/wait_seconds", seconds)  # type: ignore[arg-type]
             if budget.logged:
                 logger.info("%(endpoint)s: rate limit window reset, %(n)d parked request%(s)s resume",
                             {"endpoint": endpoint, "n": budget.parked,
@@ -229,7 +234,7 @@ class RateLimitMiddleware:
             reset = float(value) - self.skew if value else now + DEFAULT_WINDOW
         except ValueError:
             reset = now + DEFAULT_WINDOW
-        nan = reset != reset
+        nan = math.isnan(reset)
         if nan or reset - now > self.max_wait or reset < now - PAST_TOLERANCE:
             clamped = now + self.max_wait if nan else min(max(reset, now + 1.0), now + self.max_wait)
             self.crawler.stats.inc_value("twitter/ratelimit/clamped")
@@ -242,7 +247,7 @@ class RateLimitMiddleware:
             return clamped
         return reset
 
-    async def process_response(self, request: Request, response: Response) -> Request | Response:
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # noqa: PLR0912
         endpoint = request.meta.get("twitter_endpoint")
         if not endpoint:
             return response
@@ -276,10 +281,8 @@ class RateLimitMiddleware:
             remaining = 0
         limit_h = headers.get(b"x-rate-limit-limit")
         if limit_h:
-            try:
+            with contextlib.suppress(ValueError):
                 budget.limit = int(limit_h)
-            except ValueError:
-                pass
         if budget.remaining is None or reset > budget.reset_at + 1:
             # A new window: the headers are the truth (nothing else was released meanwhile:
             # while the budget is unknown only the probe goes out).

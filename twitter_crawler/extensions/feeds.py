@@ -45,10 +45,11 @@ class FeedExporter(ScrapyFeedExporter):
                         self._mentions[key] = inner if held is None else {**held, **inner}
                     continue
                 mention = self._mentions.pop(key, None)
+                self._full.add(hash(key))
                 if mention is not None:
                     # As the store's upsert does: the mention's values the profile lacks stay.
-                    inner = {**mention, **inner}
-                self._full.add(hash(key))
+                    super().item_scraped({**mention, **inner}, spider)
+                    continue
             super().item_scraped(inner, spider)
 
     async def close_spider(self, spider: Spider) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -23,8 +23,9 @@ from scrapy.utils.asyncio import create_looping_call
 from twitter_crawler.items import unpack
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class ProgressExtension:
         waiting = self._waiting()
         if waiting:
             parts.append("waiting: " + ", ".join(
-                f"{endpoint} until {datetime.fromtimestamp(reset, tz=timezone.utc):%H:%M:%S} UTC"
+                f"{endpoint} until {datetime.fromtimestamp(reset, tz=UTC):%H:%M:%S} UTC"
                 for endpoint, reset in waiting))
         done = self.counts["follower"] + self.counts["following"] + timelines_done
         total = known_followers + known_following + timelines_known

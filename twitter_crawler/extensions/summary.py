@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

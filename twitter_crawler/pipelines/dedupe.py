@@ -30,8 +30,9 @@ from twitter_crawler.items import (
 )
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 # Set on Accounts only when the whole profile was in the payload, never on mentions.
 FULL_ACCOUNT_FIELD = "followersCount"

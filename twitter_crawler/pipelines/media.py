@@ -58,19 +58,23 @@ from scrapy.pipelines.media import FileException
 from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.closing import POLL, engine_closing, engine_wake
-from twitter_crawler.items import Answer, MediaDownloads, unpack
+from twitter_crawler.items import Answer, MediaDownloads
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.settings.check import parse_kinds
 from twitter_crawler.spidermiddlewares.mediabacklog import media_backlog_loaded
 from twitter_crawler.stores.base import StoreError
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from scrapy.pipelines.media import FileInfo, FileInfoOrError
-    from scrapy.pipelines.media import MediaPipeline as ScrapyMediaPipeline
+    from scrapy.pipelines.media import (
+        FileInfo,
+        FileInfoOrError,
+        MediaPipeline as ScrapyMediaPipeline,
+    )
     from twisted.python.failure import Failure
-    from typing_extensions import Self
 
     from twitter_crawler.stores.base import Store
 

@@ -42,8 +42,9 @@ from twitter_crawler.spidermiddlewares.watermarks import watermarks_loaded
 from twitter_crawler.stores.base import Batch, StoreConfigError, StoreError, WriteResult, open_store
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
     from twitter_crawler.stores.base import Store
 
@@ -84,6 +85,7 @@ class StorePipeline:
         self._lock: asyncio.Lock | None = None
         self._timer: asyncio.Task[None] | None = None
         self._tick_flush: asyncio.Future[None] | None = None
+        self._closing: asyncio.Future[None] | None = None  # a reference, or asyncio may drop it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -196,7 +198,8 @@ class StorePipeline:
         batch, self.batch = self.batch, Batch()
         if not len(batch):
             return
-        assert self._lock is not None and self.store is not None
+        assert self._lock is not None
+        assert self.store is not None
         async with self._lock:
             if self.failed:
                 return
@@ -216,7 +219,8 @@ class StorePipeline:
                      "error": exc},
                 )
                 # Not awaited: closing waits for the items in progress, this one among them.
-                asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="pod_unavailable"))
+                self._closing = asyncio.ensure_future(
+                    self.crawler.engine.close_spider_async(reason="pod_unavailable"))
                 return
         self._count(result)
 

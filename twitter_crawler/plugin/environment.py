@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from twitter_crawler.settings.check import BadSetting, check_value
 from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
 from twitter_crawler.stores.podhttp import pluginauth_secrets
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ADDRESS = "POD_FULL_ADDRESS"
 OWNER = "POD_OWNER"
@@ -182,7 +184,7 @@ def has_config(run: Mapping[str, Any]) -> bool:
     return run.get("config") not in (None, "")
 
 
-def read_config(run: Mapping[str, Any]) -> RunConfig:
+def read_config(run: Mapping[str, Any]) -> RunConfig:  # noqa: PLR0912
     """The PluginRun's config, checked as ``scrapy crawl`` checks its arguments."""
     where = f"the config of the PluginRun {run.get('id')}"
     shape = '{"handle": "jack", "parts": ..., "limit": ..., "following_tweets": ...}'

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +21,10 @@ from scrapy.utils.asyncio import create_looping_call, run_in_thread
 from twitter_crawler.items import unpack
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
     from twitter_crawler.plugin.reporter import PluginRunReporter
 
@@ -54,6 +55,7 @@ class PluginRunExtension:
         self.edges = {"follower": 0, "following": 0}
         self._task: Any = None
         self._busy = False
+        self._pushing: asyncio.Future[None] | None = None  # a reference, or asyncio may drop it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -101,12 +103,12 @@ class PluginRunExtension:
         timelines_known = known_following + 1  # the account's own and its followings'
         done = self.edges["follower"] + self.edges["following"] + timelines
         total = known_followers + known_following + timelines_known
-        return done / total
+        return float(done / total)
 
     def _tick(self) -> None:
         if not self._busy:
             self._busy = True
-            asyncio.ensure_future(self._push(self.share()))
+            self._pushing = asyncio.ensure_future(self._push(self.share()))
 
     async def _push(self, share: float) -> None:
         try:

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from twitter_crawler import logmask
@@ -43,6 +42,8 @@ from twitter_crawler.plugin.environment import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from scrapy.settings import Settings
 
 logger = logging.getLogger("twitter_crawler.plugin")
@@ -55,7 +56,7 @@ ABORTED = {"shutdown"}
 
 
 def _fail(error: PluginConfigError) -> int:
-    print(f"{PROG}: {logmask.mask(str(error))}", file=sys.stderr)  # noqa: T201 (the one line)
+    print(f"{PROG}: {logmask.mask(str(error))}", file=sys.stderr)
     return error.status
 
 
@@ -162,7 +163,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ if environ is None else environ
     if args[:1] in (["-h"], ["--help"]):
-        print(f"{USAGE}\n\n{__doc__}")  # noqa: T201
+        print(f"{USAGE}\n\n{__doc__}")
         return 0
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "twitter_crawler.settings")
     try:

@@ -50,11 +50,11 @@ from twitter_crawler.fatal import USAGE_CAPPED, stop_reason, stop_sending
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Self
 
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from typing_extensions import Self
 
     from twitter_crawler.api import Problem, TwitterApi
 
@@ -128,7 +128,7 @@ class TwitterErrorMiddleware:
             logger.error(message, args)
         raise CloseSpider(reason)
 
-    def _api_error(self, response: Response, error: TwitterAPIError) -> Iterable[Any]:
+    def _api_error(self, response: Response, error: TwitterAPIError) -> Iterable[Any]:  # noqa: PLR0912
         request = response.request
         assert request is not None
         endpoint = request.meta.get("twitter_endpoint", "?")

@@ -20,9 +20,9 @@ from twitter_crawler.items import Account, Answer, Photo, Video
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from typing import Self
 
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 #: Sent by the media pipeline once the store is open, with ``items``: the dicts of
 #: :attr:`~twitter_crawler.stores.base.MediaState.pending` it wants to fetch.

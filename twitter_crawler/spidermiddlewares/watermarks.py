@@ -28,10 +28,11 @@ from twitter_crawler.api import from_settings
 from twitter_crawler.items import TimelineWatermark, unpack
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from typing_extensions import Self
 
     from twitter_crawler.api import TwitterApi
 

@@ -33,11 +33,11 @@ from twitter_crawler.spiders.arguments import parse_arguments
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
+    from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
-    from typing_extensions import Self
 
     from twitter_crawler.api import TwitterApi
     from twitter_crawler.api.pages import IdsPage, UsersPage

@@ -54,7 +54,6 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -69,11 +68,7 @@ from twitter_crawler.stores.base import (
     StoreError,
     WriteResult,
 )
-from twitter_crawler.stores.podhttp import (
-    TimeoutSession,
-    pluginauth_secrets,
-    socket_options_kept,
-)
+from twitter_crawler.stores.podhttp import TimeoutSession, pluginauth_secrets, socket_options_kept
 from twitter_crawler.stores.podlog import PodAPI, PodClient, PodError, SchemaMeta
 from twitter_crawler.stores.podplan import (
     Edges,
@@ -88,7 +83,7 @@ from twitter_crawler.stores.podschema import ALL_TYPES
 from twitter_crawler.stores.records import BadBatch, read_batch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 #: pymemri's error of a Pod answer (``status``, ``message``).
 PodAPIError = PodError

@@ -5,12 +5,14 @@ secrets."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from urllib3.connection import HTTPConnection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class TimeoutSession(requests.Session):
@@ -20,7 +22,7 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(*args, **kwargs)
 

@@ -35,8 +35,8 @@ def _import_quietly() -> None:
 _import_quietly()
 
 # Below the guard on purpose: these modules are loaded by now, so importing does not run them.
-from pymemri.data.schema import Item, SchemaMeta  # noqa: E402
-from pymemri.pod.api import PodAPI, PodError  # noqa: E402
-from pymemri.pod.client import PodClient  # noqa: E402
+from pymemri.data.schema import Item, SchemaMeta
+from pymemri.pod.api import PodAPI, PodError
+from pymemri.pod.client import PodClient
 
 __all__ = ["Item", "PodAPI", "PodClient", "PodError", "SchemaMeta"]

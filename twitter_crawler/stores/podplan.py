@@ -282,7 +282,7 @@ class _Planner:
                     update["deleted"] = False
                 self.update_state.append(update)
 
-    def _pages(self) -> None:
+    def _pages(self) -> None:  # noqa: PLR0912
         plan = self.plan
         batch_pages: list[tuple[str, Page]] = []
         for page in self.records.pages:

@@ -138,8 +138,9 @@ def _fast_pod_props(fields: dict[str, Any], props: dict[str, Any]) -> dict[str, 
     """What ``cls(**props).property_dict()`` gives, without pydantic's cost (about 100 µs an
     item), when every value already has its field's type; None when pydantic must decide."""
     out = {}
-    for name, value in props.items():
+    for name, given in props.items():
         expected = fields[name].type_
+        value = given
         if expected is datetime:
             if not isinstance(value, str):
                 return None

@@ -19,9 +19,10 @@ Both stores apply a batch with the same rules, so that they count and merge alik
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from twitter_crawler.stores.base import Batch
+if TYPE_CHECKING:
+    from twitter_crawler.stores.base import Batch
 
 Key = tuple[str, str]
 

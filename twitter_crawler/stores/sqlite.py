@@ -35,7 +35,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +59,7 @@ from twitter_crawler.stores.records import (
 )
 
 if TYPE_CHECKING:
+    from collections import Counter
     from collections.abc import Iterable, Iterator
 
 #: ``PRAGMA application_id`` of a twitter_crawler store: "TWCP" in ASCII.
@@ -374,7 +374,7 @@ class SQLiteStore(Store):
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
             return result
 
-    def _write(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:
+    def _write(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:  # noqa: PLR0912
         now = _now_ms()
         result = WriteResult()
         records = read_batch(batch)
@@ -459,7 +459,8 @@ class SQLiteStore(Store):
             for chunk in _chunks(type_keys):
                 marks = ",".join("?" * len(chunk))
                 for rowid, key, properties in conn.execute(
-                    f"SELECT rowid, key, properties FROM items WHERE type = ? AND key IN ({marks})",
+                    # Only placeholders are formatted in; the values are bound.
+                    f"SELECT rowid, key, properties FROM items WHERE type = ? AND key IN ({marks})",  # noqa: S608
                     (kind, *chunk),
                 ):
                     rows[(kind, key)] = _Row(rowid, json.loads(properties))
@@ -473,7 +474,7 @@ class SQLiteStore(Store):
             marks = ",".join("?" * len(chunk))
             current.update(
                 conn.execute(
-                    f"SELECT userId, sinceId FROM watermarks WHERE userId IN ({marks})",
+                    f"SELECT userId, sinceId FROM watermarks WHERE userId IN ({marks})",  # noqa: S608
                     chunk,
                 )
             )
@@ -583,7 +584,7 @@ class SQLiteStore(Store):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             partial.write_bytes(data)
-            os.replace(partial, target)
+            partial.replace(target)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise StoreError(f"cannot write the file {target}: {exc}") from exc

@@ -46,20 +46,20 @@ from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Account, Photo, Tweet, Video, Website, ref
 
 __all__ = [
-    "UsersPage",
     "IdsPage",
-    "TimelinePage",
     "RateLimit",
+    "TimelinePage",
+    "UsersPage",
     "check_error",
     "load_json",
     "load_response",
-    "parse_user",
-    "parse_users_page",
     "parse_ids_page",
     "parse_lookup",
-    "parse_tweet",
-    "parse_timeline",
     "parse_rate_limit_status",
+    "parse_timeline",
+    "parse_tweet",
+    "parse_user",
+    "parse_users_page",
 ]
 
 # retweeted_status → quoted_status is the deepest nesting Twitter sends; this bounds odd payloads.
@@ -84,10 +84,7 @@ class RateLimit:
 def _describe(obj: Any) -> str:
     """A short, safe description of an odd object for a skip reason."""
     if type(obj) is dict:
-        bits = []
-        for key in ("id", "screen_name"):
-            if obj.get(key) is not None:
-                bits.append(f"{key}={obj[key]!r}")
+        bits = [f"{key}={obj[key]!r}" for key in ("id", "screen_name") if obj.get(key) is not None]
         return f"object ({', '.join(bits)})" if bits else "object"
     return type(obj).__name__
 
@@ -279,7 +276,7 @@ def _parse_media(
                 large = _d(_d(m.get("sizes")).get("large"))
                 width, height = _int(large.get("w")), _int(large.get("h"))
             c.medium(tweet_ref, Photo(mid, image, width, height))
-        elif kind == "video" or kind == "animated_gif":
+        elif kind in {"video", "animated_gif"}:
             info = _d(m.get("video_info"))
             duration = _int(info.get("duration_millis"))
             c.medium(tweet_ref, Video(mid, best_mp4(info.get("variants")), image, duration,
@@ -288,7 +285,7 @@ def _parse_media(
             skipped.append(f"media {mid} of tweet {tid}: unknown type {kind!r}")
 
 
-def _status(
+def _status(  # noqa: PLR0912, PLR0915
     obj: Any, me_id: str | None, c: Collector, skipped: list[str], depth: int, what: str
 ) -> str | None:
     """Adds one status and everything it embeds to ``c``; its id, or ``None`` if it was skipped."""
@@ -440,8 +437,8 @@ def parse_rate_limit_status(payload: Any) -> dict[str, RateLimit]:
         raise MalformedPayload(f"expected an object with resources, got {_describe(payload)}")
     limits: dict[str, RateLimit] = {}
     for family in payload["resources"].values():
-        for path, values in _d(family).items():
-            values = _d(values)
+        for path, raw in _d(family).items():
+            values = _d(raw)
             limits[path] = RateLimit(
                 _int(values.get("limit")), _int(values.get("remaining")), _int(values.get("reset"))
             )

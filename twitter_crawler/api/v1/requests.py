@@ -199,11 +199,9 @@ def choose_strategy(followers: int, followings: int, limit: int | None) -> dict[
     for kind in counts:
         ids_windows = max(windows_needed(ids_requests[kind], QUOTAS["followers/ids"]),
                           windows_needed(total_lookups, QUOTAS["users/lookup"]))
-        if ids_windows < list_windows[kind]:
-            out[kind] = "ids"
-        elif ids_windows == list_windows[kind] and (
+        if ids_windows < list_windows[kind] or (ids_windows == list_windows[kind] and (
             ids_requests[kind] + lookups[kind] < list_requests[kind]
-        ):
+        )):
             out[kind] = "ids"
         else:
             out[kind] = "list"

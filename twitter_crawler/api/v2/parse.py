@@ -79,19 +79,19 @@ from twitter_crawler.items import Account, Photo, Tweet, Video, Website, ref
 __all__ = [
     "Problem",
     "ProblemError",
-    "UsersPage",
     "TimelinePage",
+    "UsersPage",
     "check_error",
-    "stop_problem",
-    "stop_problem_of",
     "load_json",
     "load_response",
-    "problems_of",
+    "parse_timeline",
+    "parse_tweet",
     "parse_user",
     "parse_user_response",
     "parse_users_page",
-    "parse_tweet",
-    "parse_timeline",
+    "problems_of",
+    "stop_problem",
+    "stop_problem_of",
 ]
 
 
@@ -217,9 +217,9 @@ class _Includes:
     """``includes`` indexed by id/key. With ``restrict``, only what the given data tweets
     reference (their expansions), as the API would have answered for those tweets alone."""
 
-    __slots__ = ("users", "names", "tweets", "media")
+    __slots__ = ("media", "names", "tweets", "users")
 
-    def __init__(self, includes: Any, data: list[Any], restrict: bool) -> None:
+    def __init__(self, includes: Any, data: list[Any], restrict: bool) -> None:  # noqa: PLR0912
         inc = _d(includes)
         self.users: dict[str, dict[str, Any]] = {}
         self.names: dict[str, dict[str, Any]] = {}
@@ -253,8 +253,8 @@ class _Includes:
                         author = _id(_d(self.tweets.get(rid)).get("author_id"))
                         if author:
                             wanted_users.add(author)
-                for m in _l(_d(t.get("entities")).get("mentions")):
-                    m = _d(m)
+                for raw in _l(_d(t.get("entities")).get("mentions")):
+                    m = _d(raw)
                     if _id(m.get("id")):
                         wanted_users.add(m["id"])
                     elif _s(m.get("username")):
@@ -285,8 +285,8 @@ def _text(obj: Any) -> str | None:
 def _refs(obj: Any) -> dict[str, str]:
     """``{"retweeted"|"quoted"|"replied_to": id}`` (the first of each type)."""
     out: dict[str, str] = {}
-    for r in _l(obj.get("referenced_tweets")):
-        r = _d(r)
+    for raw in _l(obj.get("referenced_tweets")):
+        r = _d(raw)
         kind, rid = _s(r.get("type")), _id(r.get("id"))
         if kind and rid and kind not in out:
             out[kind] = rid
@@ -325,7 +325,7 @@ def _parse_media(tid: str, tweet_ref: dict[str, str], keys: Any, inc: _Includes,
         if kind == "photo":
             c.medium(tweet_ref, Photo(mid, _s(m.get("url")), _int(m.get("width")),
                                       _int(m.get("height"))))
-        elif kind == "video" or kind == "animated_gif":
+        elif kind in {"video", "animated_gif"}:
             duration = _int(m.get("duration_ms")) if kind == "video" else None
             c.medium(tweet_ref, Video(mid, best_mp4(m.get("variants")),
                                       _s(m.get("preview_image_url")), duration,
@@ -369,7 +369,7 @@ def _entities(obj: Any, tid: str, tweet_ref: dict[str, str], refs: dict[str, str
         c.edge("link", tweet_ref, "Website", url)
 
 
-def _tweet(obj: Any, inc: _Includes, me_id: str | None, c: Collector, skipped: list[str],
+def _tweet(obj: Any, inc: _Includes, me_id: str | None, c: Collector, skipped: list[str],  # noqa: PLR0912
            data: bool, what: str) -> str | None:
     """Adds one tweet (and, for a data tweet, what it references) to ``c``; its id or None."""
     if type(obj) is not dict:

@@ -74,21 +74,10 @@ TIMELINE_PAGE = 100
 TIMELINE_MIN = 5
 TIMELINE_CAP = 3200
 
-USER_FIELDS = ",".join((
-    "created_at", "description", "entities", "id", "location", "name", "profile_image_url",
-    "protected", "public_metrics", "url", "username", "verified",
-))  # fmt: skip
-TWEET_FIELDS = ",".join((
-    "attachments", "author_id", "conversation_id", "created_at", "entities",
-    "in_reply_to_user_id", "lang", "public_metrics", "referenced_tweets", "source",
-))  # fmt: skip
-MEDIA_FIELDS = ",".join((
-    "duration_ms", "height", "media_key", "preview_image_url", "type", "url", "variants", "width",
-))  # fmt: skip
-EXPANSIONS = ",".join((
-    "attachments.media_keys", "author_id", "entities.mentions.username", "referenced_tweets.id",
-    "referenced_tweets.id.author_id",
-))  # fmt: skip
+USER_FIELDS = "created_at,description,entities,id,location,name,profile_image_url,protected,public_metrics,url,username,verified"  # fmt: skip
+TWEET_FIELDS = "attachments,author_id,conversation_id,created_at,entities,in_reply_to_user_id,lang,public_metrics,referenced_tweets,source"  # fmt: skip
+MEDIA_FIELDS = "duration_ms,height,media_key,preview_image_url,type,url,variants,width"  # fmt: skip
+EXPANSIONS = "attachments.media_keys,author_id,entities.mentions.username,referenced_tweets.id,referenced_tweets.id.author_id"  # fmt: skip
 
 # follower/following is the edge name; followers/following the endpoint.
 FAMILY = {"follower": "followers", "following": "following"}
