@@ -62,10 +62,9 @@ SCRAPY_SETTINGS: Mapping[str, object] = {
     "REMOTE_CONTROL_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     # Concurrency is bounded by Twitter's quotas, not by the crawler: enough slots that a parked
-    # endpoint never starves the others. API_CONCURRENCY for the API (the endpoint slots below
-    # add up to about that), plus TWITTER_MEDIA_CONCURRENCY for media downloads, which the media
-    # pipeline keeps to their own limit (media_room() adds them).
-    "CONCURRENT_REQUESTS": 72,
+    # endpoint never starves the others. CONCURRENT_REQUESTS is API_CONCURRENCY for the API (the
+    # endpoint slots below add up to about that) plus TWITTER_MEDIA_CONCURRENCY for media
+    # downloads, which the media pipeline keeps to their own limit: media_room() sets it.
     "CONCURRENT_REQUESTS_PER_DOMAIN": 64,
     "DOWNLOAD_DELAY": 0,
     # Scrapy starts this many tasks per answer to run its items through the pipelines; ours are
@@ -199,6 +198,7 @@ def resolve(settings: BaseSettings, environ: Mapping[str, str] | None = None) ->
     _set_over_weaker(settings, local, LOCAL_PRIORITY)
     known = {*project_defaults(), *local}
     _set_over_weaker(settings, environment_settings(environ, frozenset(known)), ENV_PRIORITY)
+    media_room(settings)
 
 
 def apply_defaults(settings: BaseSettings) -> None:
@@ -231,9 +231,13 @@ def media_room(settings: BaseSettings) -> None:
     """``CONCURRENT_REQUESTS``, unless set above the defaults: the API's places plus the media's,
     so that more media downloads at once (``TWITTER_MEDIA_CONCURRENCY``) never take places from
     API requests (every media download counts against Scrapy's total too)."""
-    if (settings.getpriority("CONCURRENT_REQUESTS") or 0) <= DEFAULT_PRIORITY:
-        total = API_CONCURRENCY + settings.getint("TWITTER_MEDIA_CONCURRENCY")
-        settings.set("CONCURRENT_REQUESTS", total, DEFAULT_PRIORITY)
+    if (settings.getpriority("CONCURRENT_REQUESTS") or 0) > DEFAULT_PRIORITY:
+        return
+    try:
+        media = settings.getint("TWITTER_MEDIA_CONCURRENCY")
+    except ValueError:
+        return  # not a number: the start-up check says so, in one line
+    settings.set("CONCURRENT_REQUESTS", API_CONCURRENCY + media, DEFAULT_PRIORITY)
 
 
 class Addon:
@@ -253,4 +257,4 @@ class Addon:
         # The commands check earlier, to end with one line before Scrapy's banner; this is for
         # every other way to start a crawl, so that components always read valid values.
         check_settings(settings)
-        media_room(settings)
+        media_room(settings)  # again: the check may have parsed TWITTER_MEDIA_CONCURRENCY

@@ -181,3 +181,7 @@ def test_media_downloads_come_on_top_of_the_api_places(no_user_settings: Path) -
     chosen = get_crawler(settings_dict={"ADDONS": {Addon: 0}, "TWITTER_MEDIA_CONCURRENCY": "48",
                                         "CONCURRENT_REQUESTS": "50"})
     assert chosen.settings.getint("CONCURRENT_REQUESTS") == 50
+    # What `scrapy settings` shows (resolved, no crawler) is what the crawl uses.
+    resolved = Settings()
+    resolve(resolved, {"TWITTER_MEDIA_CONCURRENCY": "16"})
+    assert resolved.getint("CONCURRENT_REQUESTS") == 64 + 16

@@ -55,8 +55,8 @@ def from_settings(settings: BaseSettings) -> TwitterApi:
     Both are checked at start-up (:mod:`twitter_crawler.settings.check` writes the version as
     ``"1.1"`` or ``"2"``); a component built without the project's settings gets the defaults.
     """
-    # Imported here: the parsers are used without Scrapy's settings (benchmarks, tests), and
-    # importing the settings package runs the project's settings files.
+    # Imported here: the API modules are used without Scrapy (the parsers in benchmarks and
+    # tests) and need none of the settings package then.
     from twitter_crawler.settings import defaults
 
     version = settings.get("TWITTER_API_VERSION") or defaults.TWITTER_API_VERSION

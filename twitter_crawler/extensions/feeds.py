@@ -22,6 +22,7 @@ from scrapy.extensions.feedexport import FeedExporter as ScrapyFeedExporter
 
 from twitter_crawler.items import unpack
 from twitter_crawler.pipelines.dedupe import FULL_ACCOUNT_FIELD
+from twitter_crawler.stores.records import merge
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -41,14 +42,15 @@ class FeedExporter(ScrapyFeedExporter):
                 if FULL_ACCOUNT_FIELD not in inner:
                     if hash(key) not in self._full:
                         # Mentions differ (v2 names some with a handle only): keep all they say.
-                        held = self._mentions.get(key)
-                        self._mentions[key] = inner if held is None else {**held, **inner}
+                        held = self._mentions.setdefault(key, dict(inner))
+                        merge(held, inner)
                     continue
                 mention = self._mentions.pop(key, None)
                 self._full.add(hash(key))
                 if mention is not None:
-                    # As the store's upsert does: the mention's values the profile lacks stay.
-                    super().item_scraped({**mention, **inner}, spider)
+                    # As in the store: the mention's values the profile lacks stay.
+                    merge(mention, inner)
+                    super().item_scraped(mention, spider)
                     continue
             super().item_scraped(inner, spider)
 
