@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from twitter_emulator import credentials
+from twitter_emulator.billing import KINDS, PRICES, Billing, to_micro
 from twitter_emulator.faults import FaultPlan
 from twitter_emulator.media import MediaServer, RecordedCatalog, SyntheticCatalog
 from twitter_emulator.oauth import Verifier
@@ -49,6 +50,14 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _usd(text: str) -> str:
+    try:
+        to_micro(text, "the amount")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text}: {err}") from None
+    return text
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -66,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "/_emulator/media, /_emulator/media/sha256?url=URL, /_emulator/usage (posts served, "
                     "the usage cap); POST /_emulator/mutate, /_emulator/quotas/reset, /_emulator/media, "
                     "/_emulator/usage ({\"cap\": null} lifts the usage cap, a number sets it; also "
-                    "\"period\", \"served\", \"problem\", \"credits_exhausted\"). The media of the world (photos, videos, "
+                    "\"period\", \"served\", \"problem\", \"credits_exhausted\", \"credits\"); "
+                    "GET /_emulator/bill (what the /2 answers cost: total and per kind, includes apart); "
+                    "POST /_emulator/billing ({\"reset\": true}, {\"forget_day\": true}, "
+                    "{\"prices\": {KIND: USD}}, {\"advance_days\": N}: the billing clock's next day). The media of the world (photos, videos, "
                     "avatars) are served unsigned on a second port (--media-port); its address is "
                     "media.base_url in /_emulator/world.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -164,6 +176,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer every /2 data request 402 CreditsDepleted (a problem type X does not "
                         "document); POST /_emulator/usage {\"credits_exhausted\": false} ends it")
 
+    b = p.add_argument_group(
+        "pay-per-use billing (API v2 only; v1.1 is never billed): GET /_emulator/bill, "
+        "POST /_emulator/billing")
+    b.add_argument("--credits", type=_usd, default=None, metavar="USD",
+                   help="a prepaid balance: every /2 answer's cost is taken from it, and a /2 data request "
+                        "whose answer would cost more than what is left is answered 402 CreditsDepleted "
+                        "(as --credits-exhausted); default: no balance (unlimited); "
+                        "POST /_emulator/usage {\"credits\": USD or null} changes it")
+    b.add_argument("--price", action="append", default=[], metavar="KIND=USD",
+                   help="the price of one resource of a kind (repeatable); kinds and defaults: "
+                        + ", ".join(f"{k}={v}" for k, v in PRICES.items())
+                        + " (posts: each post in data of /2/users/:id/tweets; users: /2/users/by/username, "
+                          "/2/users/me; follows: each user of a followers/following page; owned: an Owned "
+                          "Read, the posts, followers and followings of the app owner's own id)")
+    b.add_argument("--app-owner", default=None, metavar="HANDLE_OR_ID",
+                   help="the user who owns the developer app, whose own posts, followers and followings "
+                        "read with their user-context token are Owned Reads (default: the main account, "
+                        "the user of the access tokens); bearer-token requests are never Owned Reads")
+
     c = p.add_argument_group("credentials (default: the emulator's demo credentials, "
                              "python -m twitter_emulator.credentials)")
     c.add_argument("--consumer-key", default=credentials.CONSUMER_KEY,
@@ -237,6 +268,24 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         "media": args.media, "media_faults": args.media_faults, "media_timeout_delay": args.media_timeout_delay,
         "media_delay": args.media_delay, "media_unreachable": args.media_unreachable,
     }
+    prices: dict[str, str] = {}
+    for spec in args.price:
+        kind, sep, value = spec.partition("=")
+        if not sep or kind not in KINDS:
+            raise ValueError(f"--price expects KIND=USD with KIND one of {', '.join(KINDS)}, got {spec!r}")
+        prices[kind] = value
+    billing = Billing(prices)
+    app_owner = v2.me_id()
+    if args.app_owner is not None:
+        app_owner = v2.resolve_user(args.app_owner)
+        if app_owner is None:
+            raise ValueError(f"--app-owner {args.app_owner!r} names no account of the world")
+    usage = Usage(cap=args.usage_cap, period=args.usage_cap_period,
+                  problem=CREDITS_EXHAUSTED if args.credits_exhausted else None,
+                  credits=None if args.credits is None else to_micro(args.credits, "--credits"),
+                  cap_reset_day=min(28, int(billing.today()[8:])))
+    options.update(credits=args.credits, prices={k: billing.describe()["kinds"][k]["price_usd"] for k in KINDS},
+                   app_owner=app_owner)
     log = RequestLog(size=args.log_size)
     return Emulator(
         api=api,
@@ -251,8 +300,9 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         v2=v2,
         bearer_tokens=bearer_tokens,
         v2_client_forbidden=args.v2_client_forbidden,
-        usage=Usage(cap=args.usage_cap, period=args.usage_cap_period,
-                    problem=CREDITS_EXHAUSTED if args.credits_exhausted else None),
+        usage=usage,
+        billing=billing,
+        app_owner=app_owner,
         media=MediaServer(catalog=catalog, log=log, mode=args.media, faults=args.media_faults, seed=args.seed,
                           timeout_delay=args.media_timeout_delay, delay=args.media_delay,
                           reachable=not args.media_unreachable),

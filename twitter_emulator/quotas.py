@@ -34,6 +34,10 @@ DEFAULT_LIMITS: dict[str, int] = {
     "users/followers": 15,
     "users/following": 15,
     "users/tweets": 900,
+    # 2026 (X_API_2026.md §3): /2/users/me 75 per user; /2/usage/tweets takes app-only bearer
+    # tokens only (user context is refused before the quota: this limit only fills headers).
+    "users/me": 75,
+    "usage/tweets": 50,
 }
 #: The limits of requests made with an app-only bearer token (API v2 only here; TWITTER_API.md
 #: §2.1: users/by/username 300, users/tweets 1,500 per app, as in the recorded headers).
@@ -42,6 +46,7 @@ DEFAULT_APP_LIMITS: dict[str, int] = {
     "users/followers": 15,
     "users/following": 15,
     "users/tweets": 1500,
+    "usage/tweets": 50,  # 50 per app (X_API_2026.md §3); /2/users/me refuses app-only tokens
 }
 #: Endpoints with no documented limit here (unknown paths) still get headers.
 FALLBACK_LIMIT = 15

@@ -7,8 +7,9 @@ answers: OAuth 1.0a user context or an app-only ``Authorization: Bearer`` token 
 ``Unauthorized``), 404, 403 ``client-forbidden`` (``--v2-client-forbidden``), 429
 ``Too Many Requests`` (per token and endpoint; a bearer token is an app context with its own
 limits), the usage cap or another injected problem (``usage.py``: 429 ``usage-capped`` once
-``--usage-cap`` posts were served), faults, then the endpoint (``v2.py``). Every answer, errors
-included, carries
+``--usage-cap`` posts were served), the answer's cost against the credits left (``--credits``:
+402 when it would cost more), faults, then the endpoint (``v2.py``), billed as X bills it
+(``billing.py``). Every answer, errors included, carries
 ``x-rate-limit-*`` headers, and every request is appended to a bounded log that tests read
 through ``/_emulator/log``.
 """
@@ -31,16 +32,22 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from twitter_emulator.api import ApiError, Params, twitter_error
+from twitter_emulator.billing import OWNED_ENDPOINTS, Billing
 from twitter_emulator.faults import DROP, FIVE_XX, TRUNCATE, FaultPlan
 from twitter_emulator.media import MediaServer
 from twitter_emulator.oauth import AuthError, Verifier, base_url, parse_authorization
 from twitter_emulator.quotas import QuotaBook, QuotaState
-from twitter_emulator.usage import Usage
+from twitter_emulator.usage import Usage, usage_tweets
 from twitter_emulator.v2 import (
+    APP_ONLY,
     CLIENT_FORBIDDEN,
+    DATA_ENDPOINTS,
     NOT_FOUND,
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
+    UNSUPPORTED_BEARER,
+    UNSUPPORTED_USER_CONTEXT,
+    USER_CONTEXT_ONLY,
     V2Error,
     route as v2_route,
 )
@@ -124,6 +131,8 @@ class Emulator:
     v2_client_forbidden: bool = False  # answer every /2 endpoint 403 client-forbidden
     media: MediaServer | None = None  # the media listener; its rewrite applies to every payload
     usage: Usage = field(default_factory=Usage)  # posts served, the usage cap, injected problems
+    billing: Billing = field(default_factory=Billing)  # what the /2 answers cost (pay-per-use)
+    app_owner: str | None = None  # the id of the user who owns the developer app (Owned Reads)
 
     def routes(self) -> dict[str, tuple[tuple[str, ...], Callable[[Params], Any]]]:
         api = self.api
@@ -152,6 +161,8 @@ class Emulator:
         app.router.add_post("/_emulator/quotas/reset", self.handle_quota_reset)
         app.router.add_get("/_emulator/usage", self.handle_usage)
         app.router.add_post("/_emulator/usage", self.handle_usage_update)
+        app.router.add_get("/_emulator/bill", self.handle_bill)
+        app.router.add_post("/_emulator/billing", self.handle_billing_update)
         if self.media is not None:
             self.media.add_control_routes(app)
         app.router.add_get("/", self.handle_index)
@@ -174,6 +185,7 @@ class Emulator:
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": claimed or None, "fault": None,
             "api": "1.1", "auth": "oauth1" if claimed else None, "media": False, "problem": None,
+            "cost_micro_usd": 0,
         }
         try:
             url = base_url(request.scheme, request.host, path)
@@ -223,7 +235,7 @@ class Emulator:
         entry: dict[str, Any] = {
             "time": time.time(), "method": request.method, "endpoint": endpoint, "path": path,
             "query": params, "status": None, "token": None, "fault": None, "api": "2", "auth": None,
-            "media": False, "problem": None,
+            "media": False, "problem": None, "cost_micro_usd": 0,
         }
         app = scheme.lower() == "bearer"
         key = "-"
@@ -253,27 +265,67 @@ class Emulator:
             return self._respond(entry, 404, NOT_FOUND, self.quotas.peek(key, endpoint, app), PROBLEM_TYPE)
         if self.v2_client_forbidden:
             return self._respond(entry, 403, CLIENT_FORBIDDEN, self.quotas.peek(key, endpoint, app), PROBLEM_TYPE)
+        if app and endpoint in USER_CONTEXT_ONLY:
+            return self._respond(entry, 403, UNSUPPORTED_BEARER, self.quotas.peek(key, endpoint, app),
+                                 PROBLEM_TYPE)
+        if not app and endpoint in APP_ONLY:
+            return self._respond(entry, 403, UNSUPPORTED_USER_CONTEXT, self.quotas.peek(key, endpoint, app),
+                                 PROBLEM_TYPE)
         quota = self.quotas.take(key, endpoint, app)
         if not quota.allowed:
             return self._respond(entry, 429, TOO_MANY_REQUESTS, quota, PROBLEM_TYPE)
+        usage = self.usage
+        billing = self.billing
+        if endpoint not in DATA_ENDPOINTS:  # /2/usage/tweets: never refused, never billed
+            def usage_answer() -> tuple[int, Any]:
+                try:
+                    return 200, usage_tweets(usage, params, billing.today())
+                except V2Error as err:
+                    return err.status, err.body
+
+            return await self._serve(request, entry, path, api_params, quota, usage_answer, "2")
         # After the rate limit, as X's recorded cap answer shows (its request took a unit of the
         # window: remaining = limit - 1); never faulted: the refusal is X's, not the network's.
-        refusal = self.usage.refusal()
+        refusal = usage.refusal()
         if refusal is not None:
             logger.info("%s %s: %d %s", request.method, path, refusal[0], refusal[1]["title"])
             return self._respond(entry, refusal[0], refusal[1], quota, PROBLEM_TYPE)
-        v2 = self.v2
-        usage = self.usage
+        me = self.me_id()
+        # Whose token: every user-context token is the main account's (the recorded user's).
+        value = me if endpoint == "users/me" else matched[2]
+        owned = (not app and endpoint in OWNED_ENDPOINTS and value == me
+                 and me is not None and me == self.app_owner)
+        try:
+            status, payload = 200, self.v2.call(endpoint, value, params)
+        except V2Error as err:
+            status, payload = err.status, err.body
+        if status == 200:
+            # The credits: an answer that would cost more than what is left is refused whole
+            # (X's balance never goes negative), before faults, as the other refusals.
+            refusal = usage.afford(billing.quote(endpoint, payload, owned).total)
+            if refusal is not None:
+                logger.info("%s %s: %d %s", request.method, path, refusal[0], refusal[1]["title"])
+                return self._respond(entry, refusal[0], refusal[1], quota, PROBLEM_TYPE)
 
         def answer() -> tuple[int, Any]:
-            try:
-                payload = v2.call(endpoint, matched[2], params)
-            except V2Error as err:
-                return err.status, err.body
-            usage.count(endpoint, 200, payload)  # X bills what it serves, the crossing answer too
+            if status != 200:
+                return status, payload
+            # Quoted again: the day's memory may have changed while --latency held this answer.
+            charge = billing.quote(endpoint, payload, owned)
+            late = usage.afford(charge.total)
+            if late is not None:
+                return late
+            billing.commit(charge)  # X bills what it serves: a truncated answer too
+            usage.pay(charge.total)
+            usage.count(endpoint, 200, payload, billing.day)
+            entry["cost_micro_usd"] = charge.total
             return 200, payload
 
         return await self._serve(request, entry, path, api_params, quota, answer, "2")
+
+    def me_id(self) -> str | None:
+        """The id of the user of the emulator's access tokens (the main account)."""
+        return self.v2.me_id() if self.v2 is not None else None
 
     async def _serve(self, request: web.Request, entry: dict[str, Any], path: str,
                      api_params: list[tuple[str, str]], quota: QuotaState,
@@ -372,7 +424,8 @@ class Emulator:
         return web.json_response({"emulator": "twitter v1.1 and v2", "dataset": self.api.dataset,
                                   "control": ["/_emulator/world", "/_emulator/truth", "/_emulator/log",
                                               "/_emulator/mutate", "/_emulator/quotas/reset",
-                                              "/_emulator/usage",
+                                              "/_emulator/usage", "/_emulator/bill",
+                                              "/_emulator/billing",
                                               "/_emulator/media", "/_emulator/media/sha256"]})
 
     async def handle_world(self, request: web.Request) -> web.Response:
@@ -402,6 +455,23 @@ class Emulator:
         except ValueError as err:  # json.JSONDecodeError is one
             return web.json_response({"error": str(err)}, status=400)
         return web.json_response({"ok": True, **self.usage.describe()})
+
+    def bill(self) -> dict[str, Any]:
+        return {**self.billing.describe(), "credits": self.usage.describe()["credits"],
+                "token_user_id": self.me_id(), "app_owner_id": self.app_owner}
+
+    async def handle_bill(self, request: web.Request) -> web.Response:
+        return web.json_response(self.bill())
+
+    async def handle_billing_update(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json() if request.can_read_body else {}
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+            self.billing.update(body)
+        except ValueError as err:  # json.JSONDecodeError is one
+            return web.json_response({"error": str(err)}, status=400)
+        return web.json_response({"ok": True, **self.bill()})
 
     async def handle_mutate(self, request: web.Request) -> web.Response:
         world = getattr(self.api, "world", None)

@@ -4,27 +4,39 @@ problems that no waiting cures (``../shared/docs/X_API_2026.md`` §3, §4).
 * ``--usage-cap N``: the posts in ``data`` of the /2 tweet answers (``users/tweets``) are counted
   as X bills them (``served``). While ``served < N`` a request is answered as usual, whole: the
   answer that crosses the cap is served and counted (X bills it); from then on every request
-  to a /2 data endpoint (``users/by/username``, ``users/followers``, ``users/following``,
-  ``users/tweets``) is refused with X's usage-cap answer, HTTP 429
+  to a /2 data endpoint (``users/by/username``, ``users/me``, ``users/followers``,
+  ``users/following``, ``users/tweets``; not ``usage/tweets``) is refused with X's usage-cap answer, HTTP 429
   ``application/problem+json``, shaped like the recorded one (§4), with ``x-rate-limit-*``
   headers that still show budget. ``--usage-cap 0`` refuses the first request.
 * What does not count: v1.1 (X closed its reads to self-serve developers; the cap is a v2
   matter here, and /1.1 is never refused), users in ``data`` or ``includes`` (a cap is on
   posts), posts in ``includes`` (X does not say; the lower bound), refused or failed answers.
-  Daily deduplication is not modelled: a post served twice counts twice.
+  This counter is not deduplicated: a post served twice counts twice (the bill of
+  ``billing.py`` is).
 * ``problem``: any other 4xx problem answered to every /2 data request instead (``--credits-
   exhausted`` sets X's refusal for lack of credits, whose shape X does not document: 402,
   ``CreditsDepleted``; see :data:`CREDITS_EXHAUSTED`).
+
+* ``--credits USD``: a prepaid balance (pay-per-use). An answer is billed (``billing.py``) and
+  its cost taken from the balance; a /2 data request whose answer would cost more than what is
+  left is refused with the same 402 ``CreditsDepleted`` answer (``credits_exhausted``), and
+  nothing is charged. An answer that costs nothing (empty, deduplicated, an error) is served
+  even on a zero balance. The balance never goes negative.
+* ``GET /2/usage/tweets`` (:func:`usage_tweets`): what X's Usage API shows of this counter:
+  ``project_usage`` is ``served`` (posts read this billing cycle), ``project_cap`` the cap (or
+  X's pay-per-use default, 3,000,000), and the posts served per day of the billing clock.
 
 ``GET /_emulator/usage`` shows the state; ``POST /_emulator/usage`` changes it at run time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from twitter_emulator.v2 import PROBLEMS
+from twitter_emulator.billing import to_micro, usd
+from twitter_emulator.v2 import PROBLEMS, Params, check_params, field_set, invalid_request
 
 PERIODS = ("Monthly", "Daily")
 #: The product name of the recorded answer's ``product_name`` (a pay-per-use app's is similar).
@@ -42,6 +54,16 @@ CREDITS_EXHAUSTED: dict[str, Any] = {
 }
 #: The endpoints whose answers' ``data`` are posts.
 POST_ENDPOINTS = frozenset(("users/tweets",))
+#: X's monthly post cap of pay-per-use apps (X_API_2026.md §3): ``project_cap`` without a cap.
+DEFAULT_PROJECT_CAP = 3_000_000
+#: The emulator's project and app, as ``/2/usage/tweets`` names them (int32, as the OpenAPI
+#: description types ``daily_project_usage.project_id``).
+PROJECT_ID = 1700000001
+CLIENT_APP_ID = "1700000002"
+USAGE_FIELDS = frozenset(("cap_reset_day", "daily_client_app_usage", "daily_project_usage",
+                          "project_cap", "project_id", "project_usage"))
+#: What ``/2/usage/tweets`` sends without ``usage.fields`` (as X's documented example).
+DEFAULT_USAGE_FIELDS = ("cap_reset_day", "project_cap", "project_id", "project_usage")
 
 
 def check_problem(value: Any) -> dict[str, Any] | None:
@@ -69,7 +91,10 @@ class Usage:
     period: str = "Monthly"
     served: int = 0
     problem: dict[str, Any] | None = None
-    refused: int = 0  # requests answered with the cap or the problem
+    refused: int = 0  # requests answered with the cap, the problem or for credits
+    credits: int | None = None  # the balance in micro-dollars (``--credits``); None: unlimited
+    daily: dict[str, int] = field(default_factory=dict)  # posts served per billing day
+    cap_reset_day: int = 1  # the day of the month the billing cycle starts again
 
     def __post_init__(self) -> None:
         if self.period not in PERIODS:
@@ -88,6 +113,17 @@ class Usage:
             return 429, self.capped_body()
         return None
 
+    def afford(self, cost: int) -> tuple[int, dict[str, Any]] | None:
+        """The 402 refusal when an answer costing ``cost`` micro-dollars exceeds the balance."""
+        if self.credits is None or cost <= self.credits:
+            return None
+        self.refused += 1
+        return CREDITS_EXHAUSTED["status"], {k: v for k, v in CREDITS_EXHAUSTED.items() if k != "status"}
+
+    def pay(self, cost: int) -> None:
+        if self.credits is not None:
+            self.credits = max(0, self.credits - cost)
+
     def capped_body(self) -> dict[str, Any]:
         """X's answer, key for key as recorded (X_API_2026.md §4); ``period`` as set."""
         return {
@@ -100,13 +136,15 @@ class Usage:
             "type": PROBLEMS + "usage-capped",
         }
 
-    def count(self, endpoint: str, status: int, payload: Any) -> int:
-        """Counts the posts of a served answer; returns how many."""
+    def count(self, endpoint: str, status: int, payload: Any, day: str = "") -> int:
+        """Counts the posts of a served answer (on the billing ``day``); returns how many."""
         if endpoint not in POST_ENDPOINTS or status != 200 or not isinstance(payload, dict):
             return 0
         data = payload.get("data")
         n = len(data) if isinstance(data, list) else 0
         self.served += n
+        if day and n:
+            self.daily[day] = self.daily.get(day, 0) + n
         return n
 
     def update(self, body: dict[str, Any]) -> None:
@@ -114,11 +152,12 @@ class Usage:
         (set the count, e.g. 0 for a new billing cycle), ``problem`` (an object or null),
         ``credits_exhausted`` (true: the credits refusal; false: none). Validated first: a bad
         body changes nothing."""
-        allowed = {"cap", "period", "served", "problem", "credits_exhausted"}
+        allowed = {"cap", "period", "served", "problem", "credits_exhausted", "credits"}
         unknown = set(body) - allowed
         if unknown:
             raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
-        new = {"cap": self.cap, "period": self.period, "served": self.served, "problem": self.problem}
+        new = {"cap": self.cap, "period": self.period, "served": self.served, "problem": self.problem,
+               "credits": self.credits}
         if "cap" in body:
             cap = body["cap"]
             if cap is not None and (type(cap) is not int or cap < 0):
@@ -138,10 +177,43 @@ class Usage:
             if type(body["credits_exhausted"]) is not bool:
                 raise ValueError("credits_exhausted must be true or false")
             new["problem"] = dict(CREDITS_EXHAUSTED) if body["credits_exhausted"] else None
-        self.cap, self.period, self.served, self.problem = (
-            new["cap"], new["period"], new["served"], new["problem"])
+        if "credits" in body:
+            new["credits"] = None if body["credits"] is None else to_micro(body["credits"], "credits")
+        if "served" in body and body["served"] == 0:
+            self.daily = {}  # a new billing cycle
+        self.cap, self.period, self.served, self.problem, self.credits = (
+            new["cap"], new["period"], new["served"], new["problem"], new["credits"])
 
     def describe(self) -> dict[str, Any]:
         return {"cap": self.cap, "period": self.period, "served": self.served,
                 "capped": self.cap is not None and self.served >= self.cap,
-                "problem": self.problem, "refused": self.refused}
+                "problem": self.problem, "refused": self.refused,
+                "credits": None if self.credits is None else usd(self.credits)}
+
+
+def usage_tweets(usage: Usage, params: Params, today: str) -> dict[str, Any]:
+    """``GET /2/usage/tweets``: ``days`` (1-90, default 7) and ``usage.fields`` (default: the
+    four of X's example; ``daily_project_usage`` and ``daily_client_app_usage`` on request).
+    Numbers are integers, as X's OpenAPI description types them (X's documentation example
+    sends ``project_cap`` and ``project_usage`` as strings). Raises V2Error 400 for a bad
+    parameter."""
+    check_params("usage/tweets", params)
+    raw_days = params.get("days", "7")
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= 90:
+        raise invalid_request("days", raw_days,
+                              f"The `days` query parameter value [{raw_days}] is not between 1 and 90")
+    fields = field_set(params, "usage.fields", USAGE_FIELDS) or frozenset(DEFAULT_USAGE_FIELDS)
+    last = date.fromisoformat(today)
+    dates = [(last - timedelta(days=i)).isoformat() for i in range(int(raw_days) - 1, -1, -1)]
+    series = [{"date": datetime.fromisoformat(d).replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+               "usage": usage.daily.get(d, 0)} for d in dates]
+    full: dict[str, Any] = {
+        "cap_reset_day": usage.cap_reset_day,
+        "daily_client_app_usage": [{"client_app_id": CLIENT_APP_ID, "usage": series,
+                                    "usage_result_count": len(series)}],
+        "daily_project_usage": {"project_id": PROJECT_ID, "usage": series},
+        "project_cap": DEFAULT_PROJECT_CAP if usage.cap is None else usage.cap,
+        "project_id": str(PROJECT_ID),
+        "project_usage": usage.served,
+    }
+    return {"data": {k: v for k, v in full.items() if k in fields}}

@@ -4,6 +4,9 @@ HTTP plumbing (authentication, quotas, faults, the request log) lives in ``serve
 knows what an endpoint answers for given parameters (TWITTER_API.md §2):
 
 * ``GET /2/users/by/username/:username`` (``users/by/username``);
+* ``GET /2/users/me`` (``users/me``, OAuth 1.0a user context only): the token's user;
+* ``GET /2/usage/tweets`` (``usage/tweets``, app-only bearer token only; answered by the server
+  from ``usage.py``);
 * ``GET /2/users/:id/followers`` and ``/following`` (``users/followers``, ``users/following``):
   ``max_results`` 1..1000 (default 100), ``pagination_token``; newest first, suspended accounts
   left out (after the page is cut, as Twitter does);
@@ -48,6 +51,25 @@ TOO_MANY_REQUESTS = {"title": "Too Many Requests", "detail": "Too Many Requests"
                      "status": 429}
 NOT_FOUND = {"title": "Not Found Error", "detail": "Sorry, that page does not exist.", "type": "about:blank",
              "status": 404}
+#: X's answer when an endpoint does not take the request's kind of authentication (HTTP 403):
+#: ``/2/users/me`` with an app-only bearer token, ``/2/usage/tweets`` with a user context.
+UNSUPPORTED_BEARER = {
+    "title": "Unsupported Authentication",
+    "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+              "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+    "type": PROBLEMS + "unsupported-authentication",
+    "status": 403,
+}
+UNSUPPORTED_USER_CONTEXT = {
+    "title": "Unsupported Authentication",
+    "detail": "Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  "
+              "Supported authentication types are [OAuth 2.0 Application-Only].",
+    "type": PROBLEMS + "unsupported-authentication",
+    "status": 403,
+}
+#: The endpoints each kind of authentication may not use.
+USER_CONTEXT_ONLY = frozenset(("users/me",))
+APP_ONLY = frozenset(("usage/tweets",))
 #: The answer of an app that may not use v2 (not in a Project, or too low an access level).
 CLIENT_FORBIDDEN = {
     "client_id": "1",
@@ -93,6 +115,8 @@ USER_EXPANSIONS = frozenset(("affiliation.user_id", "most_recent_tweet_id", "pin
 
 ENDPOINT_PARAMS = {
     "users/by/username": ("expansions", "tweet.fields", "user.fields"),
+    "users/me": ("expansions", "tweet.fields", "user.fields"),
+    "usage/tweets": ("days", "usage.fields"),
     "users/followers": ("expansions", "max_results", "pagination_token", "tweet.fields", "user.fields"),
     "users/following": ("expansions", "max_results", "pagination_token", "tweet.fields", "user.fields"),
     "users/tweets": ("end_time", "exclude", "expansions", "max_results", "media.fields", "pagination_token",
@@ -100,11 +124,16 @@ ENDPOINT_PARAMS = {
                      "user.fields"),
 }
 _ROUTES = (
+    (re.compile(r"^users/me$"), "users/me", "me"),
+    (re.compile(r"^usage/tweets$"), "usage/tweets", ""),
     (re.compile(r"^users/by/username/([^/]*)$"), "users/by/username", "username"),
     (re.compile(r"^users/([^/]*)/followers$"), "users/followers", "id"),
     (re.compile(r"^users/([^/]*)/following$"), "users/following", "id"),
     (re.compile(r"^users/([^/]*)/tweets$"), "users/tweets", "id"),
 )
+#: The endpoints that read data (billed, refused by a cap, a problem or spent credits).
+DATA_ENDPOINTS = frozenset(("users/by/username", "users/me", "users/followers", "users/following",
+                            "users/tweets"))
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 _ID = re.compile(r"^[0-9]{1,19}$")
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -127,7 +156,7 @@ def route(tail: str) -> tuple[str, str, str] | None:
     for pattern, endpoint, name in _ROUTES:
         m = pattern.match(tail)
         if m:
-            return endpoint, name, unquote(m.group(1))
+            return endpoint, name, unquote(m.group(1)) if m.groups() else ""
     return None
 
 
@@ -268,6 +297,8 @@ class SyntheticV2:
         check_params(endpoint, params)
         if endpoint == "users/by/username":
             return self.user_by_username(value, params)
+        if endpoint == "users/me":
+            return self.user_me(value, params)
         if endpoint == "users/tweets":
             return self.user_tweets(value, params)
         return self.contacts("followers" if endpoint == "users/followers" else "friends", value, params)
@@ -309,6 +340,23 @@ class SyntheticV2:
         if w.state(slot) == "suspended":
             return {"errors": [user_problem("suspended", "username", username)]}
         return {"data": r.user(slot)}
+
+    def user_me(self, user_id: str, params: Params) -> Any:
+        """The authenticated user (``user_id``: the server's answer to whose token it is)."""
+        r = self.renderer(params, expansions=USER_EXPANSIONS)
+        slot = self.world.slot_by_id(int(user_id))
+        assert slot is not None
+        return {"data": r.user(slot)}
+
+    def me_id(self) -> str:
+        """The main account's id: the user of the emulator's access tokens."""
+        return str(self.world.user_id(ME))
+
+    def resolve_user(self, handle_or_id: str) -> str | None:
+        """The id of an account named by handle (``@`` optional) or id, or None."""
+        w = self.world
+        slot = w.slot_by_id(int(handle_or_id)) if handle_or_id.isdigit() else w.slot_by_name(handle_or_id)
+        return None if slot is None else str(w.user_id(slot))
 
     def contacts(self, which: str, raw_id: str, params: Params) -> Any:
         count = max_results(params, 1, 1000, 100)
@@ -414,6 +462,14 @@ class RecordedV2:
         self.user_id = self.user["data"]["id"]
         self.username = self.user["data"]["username"]
 
+    def me_id(self) -> str:
+        """The recorded user (@Twitter) stands for the user of the access tokens."""
+        return str(self.user_id)
+
+    def resolve_user(self, handle_or_id: str) -> str | None:
+        name = handle_or_id.lstrip("@")
+        return self.user_id if name == self.user_id or name.lower() == self.username.lower() else None
+
     def call(self, endpoint: str, value: str, params: Params) -> Any:
         check_params(endpoint, params)
         for name, allowed in (("user.fields", USER_FIELDS), ("tweet.fields", TWEET_FIELDS),
@@ -425,6 +481,8 @@ class RecordedV2:
                                                          "does not match ^[A-Za-z0-9_]{1,15}$")
             if value.lower() != self.username.lower():
                 return {"errors": [user_problem("missing", "username", value)]}
+            return self.user
+        if endpoint == "users/me":
             return self.user
         if not _ID.match(value):
             raise invalid_request("id", value, f"The `id` query parameter value [{value}] does not match ^[0-9]{{1,19}}$")

@@ -57,12 +57,12 @@ def test_bad_requests_are_400_invalid_request(emulator: ServerProcess, world: di
 
 def test_unknown_paths_and_methods_are_404(emulator: ServerProcess) -> None:
     with V2Client(emulator.url) as v2:
-        for path in ("tweets/search/recent", "users/me", "users/1/likes"):
+        for path in ("tweets/search/recent", "users/me/x", "users/1/likes", "usage/posts"):
             r = v2.get(path)
             assert r.status_code == 404 and r.json()["status"] == 404 and "x-rate-limit-reset" in r.headers
         r = v2.session.post(f"{emulator.url}/2/users/by/username/alice", auth=BearerAuth(), timeout=30)
         assert r.status_code == 404
-        assert v2.get("users/me", auth=None).json() == UNAUTHORIZED  # authentication comes first
+        assert v2.get("users/me/x", auth=None).json() == UNAUTHORIZED  # authentication comes first
 
 
 def test_client_forbidden_on_every_endpoint() -> None:

@@ -62,7 +62,7 @@ def test_capped_answer_is_xs_shape_after_the_crossing_answer() -> None:
             assert (r.status_code, r.json()["type"]) == (429, CAPPED_TYPE), path
         assert server.get_json("/_emulator/usage") == {
             "cap": 150, "period": "Monthly", "served": 200, "capped": True, "problem": None,
-            "refused": 4}
+            "refused": 4, "credits": None}
         log = server.get_json("/_emulator/log")["requests"]
         assert [e["problem"] for e in log] == [None, None, CAPPED_TYPE, CAPPED_TYPE, CAPPED_TYPE,
                                                CAPPED_TYPE]
