@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true",
                    help="throughput and scale: the issue's full sizes (500 followings × 200 tweets; 3,200 "
                         "tweets on each of 200 followings); slow, each writes its own section")
+    p.add_argument("--compare", default=None, metavar="REV",
+                   help="throughput: the target configurations crawled by this tree and by commit REV, side by "
+                        "side (its own section)")
     p.add_argument("--variant", default=None,
                    help="throughput: crawl with a candidate fix of bench/experiments.py (its own section)")
     p.add_argument("--store", choices=("sqlite", "pod"), default="sqlite", help="profile, variants: which store")
@@ -70,7 +73,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_one(name: str, args: argparse.Namespace, workdir: Path, output: Path | None, argv: list[str]) -> None:
     quick = args.quick
-    if name == "throughput":
+    if name == "throughput" and args.compare:
+        from bench import throughput
+
+        throughput.compare(workdir, args.compare, quick=quick, repeat=args.repeat or (1 if quick else 3),
+                           output=output, argv=argv)
+    elif name == "throughput":
         from bench import throughput
 
         throughput.run(workdir, quick=quick, full=args.full, repeat=args.repeat or (1 if quick else 2),

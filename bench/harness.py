@@ -57,10 +57,10 @@ def _reap(proc: subprocess.Popen[Any], started: float, timeout: float | None = N
     return Usage(wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss / 1024, proc.returncode)
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None, root: Path = ROOT) -> dict[str, str]:
     """The environment without the user's TWITTER_*/POD_* settings, with ``bench`` importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWITTER_", "POD_"))}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
     # A settings_local.py of the developer must not change what is measured.
     env["TWITTER_CRAWLER_SETTINGS_LOCAL"] = os.devnull
     env.update(extra or {})
@@ -175,14 +175,15 @@ class Run:
 
 def run_process(cmd: list[str], log: Path, *, env: dict[str, str] | None = None,
                 timeout: float = 3600, stdout: Path | None = None,
-                wrap: list[str] | None = None) -> Run:
-    """Runs ``cmd`` (``wrap`` goes in front, e.g. a profiler) and measures it."""
+                wrap: list[str] | None = None, root: Path = ROOT) -> Run:
+    """Runs ``cmd`` (``wrap`` goes in front, e.g. a profiler) in the project tree ``root`` (its
+    code comes first on the path) and measures it."""
     started_at = time.time()
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as errf, \
             open(stdout or os.devnull, "w", encoding="utf-8") as outf:
         proc = subprocess.Popen(  # noqa: S603 (our own command line)
-            [*(wrap or []), *cmd], stdout=outf, stderr=errf, cwd=ROOT, env=child_env(env),
+            [*(wrap or []), *cmd], stdout=outf, stderr=errf, cwd=root, env=child_env(env, root),
         )
         usage = _reap(proc, started, timeout=timeout)
     return Run(cmd, usage, started_at, log)
@@ -190,9 +191,11 @@ def run_process(cmd: list[str], log: Path, *, env: dict[str, str] | None = None,
 
 def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None = None,
           settings: dict[str, str] | None = None, pod: tuple[str, str, str] | None = None,
-          timeout: float = 3600, wrap: list[str] | None = None, spider: str = "twitter") -> Run:
+          timeout: float = 3600, wrap: list[str] | None = None, spider: str = "twitter",
+          root: Path = ROOT) -> Run:
     """``scrapy crawl twitter -a handle=alice`` against ``api_url``, into a fresh SQLite file
-    (or the Pod ``(url, owner_key, database_key)``), timed and with its stats."""
+    (or the Pod ``(url, owner_key, database_key)``), timed and with its stats; ``root``: the
+    project tree whose crawler runs (another checkout, to compare with an older commit)."""
     stats_file = workdir / f"{name}.stats.json"
     spider_args = {"handle": "alice", **(args or {})}
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
@@ -215,7 +218,7 @@ def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None
                     "BENCH_STATS_FILE": str(stats_file), **(settings or {})}
     for k, v in all_settings.items():
         cmd += ["-s", f"{k}={v}"]
-    run = run_process(cmd, workdir / f"{name}.log", env=env, timeout=timeout, wrap=wrap)
+    run = run_process(cmd, workdir / f"{name}.log", env=env, timeout=timeout, wrap=wrap, root=root)
     if stats_file.exists():
         data = json.loads(stats_file.read_text(encoding="utf-8"))
         run.stats, run.times = data["stats"], data["times"]
@@ -223,6 +226,21 @@ def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None
         tail = log_tail(run.log)
         raise RuntimeError(f"crawl {name} failed (exit {run.usage.returncode}):\n{tail}")
     return run
+
+
+def checkout(rev: str, workdir: Path) -> Path:
+    """A worktree of commit ``rev`` of this repository in ``workdir`` (its crawler, to run side
+    by side with this tree's)."""
+    path = workdir / f"tree-{rev}"
+    if not path.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,  # noqa: S607
+                       check=True, capture_output=True)
+    return path
+
+
+def drop_checkout(path: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,  # noqa: S607
+                   check=False, capture_output=True)
 
 
 def new_pod_keys() -> tuple[str, str]:

@@ -18,7 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from bench import plan as planning
-from bench.harness import Run, crawl, emulator, median, new_pod_keys, podserver, spread
+from bench.harness import (
+    ROOT,
+    Run,
+    checkout,
+    crawl,
+    drop_checkout,
+    emulator,
+    median,
+    new_pod_keys,
+    podserver,
+    spread,
+)
 from bench.report import provenance, table, write_section
 
 FULL = {"followers": 100, "followings": 500, "tweets": 3200, "per_following": 200}
@@ -87,7 +98,7 @@ class Measure:
 
 def crawl_once(api: str, workdir: Path, name: str, store: str, per_following: int,
                tweets: int, wrap: list[str] | None = None, variant: str | None = None,
-               config: Config | None = None) -> Measure:
+               config: Config | None = None, root: Path = ROOT) -> Measure:
     args = {"following_tweets": str(per_following)}
     settings: dict[str, str] = dict(config.settings) if config else {}
     if variant:
@@ -96,12 +107,12 @@ def crawl_once(api: str, workdir: Path, name: str, store: str, per_following: in
         settings.update(VARIANTS[variant][1])
     spider = settings.pop("SPIDER", "twitter")
     if store == "sqlite":
-        return Measure(store, crawl(api, workdir, name, args=args, wrap=wrap, settings=settings, spider=spider),
-                       tweets)
+        return Measure(store, crawl(api, workdir, name, args=args, wrap=wrap, settings=settings, spider=spider,
+                                    root=root), tweets)
     with podserver(log=workdir / f"{name}.podserver.log") as pod:
         owner, db = new_pod_keys()
         run = crawl(api, workdir, name, args=args, pod=(pod.url, owner, db), wrap=wrap, settings=settings,
-                    spider=spider)
+                    spider=spider, root=root)
     return Measure(store, run, tweets, pod.usage.cpu if pod.usage else 0.0)
 
 
@@ -201,3 +212,54 @@ def render(results: dict[Config, list[Measure]], size: dict[str, int], emu_args:
         f"({emu_cpu / max(1, n_crawls):,.1f} s per crawl).",
     ]
     return "\n".join(lines)
+
+
+def compare(workdir: Path, rev: str, *, quick: bool, repeat: int, output: Path | None,
+            argv: list[str]) -> dict[str, Any]:
+    """The two target configurations (v1.1, no media, each store) crawled by this tree and by
+    commit ``rev``, side by side against one emulator: repeat after repeat, each configuration
+    by both trees, in alternating order. A restructuring must not cost throughput."""
+    size = QUICK if quick else DEFAULT
+    emu_args = world_args(size)
+    old = checkout(rev, workdir)
+    trees = {"this tree": ROOT, rev: old}
+    configs = CONFIGS[:2]
+    results: dict[tuple[str, str], list[Measure]] = {(c.name, t): [] for c in configs for t in trees}
+    try:
+        with emulator(*emu_args, log=workdir / "compare.emulator.log") as emu:
+            summary = emu.get_json("/_emulator/world")
+            p = planning.crawl_plan(summary, size["per_following"], {"follower": "list", "following": "list"})
+            for i in range(repeat):
+                for config in configs:
+                    order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
+                    for tree, root in order:
+                        m = crawl_once(emu.url, workdir, f"compare-{config.name}-{i}-{tree.replace(' ', '-')}",
+                                       config.store, size["per_following"], p.timeline_tweets,
+                                       config=config, root=root)
+                        results[(config.name, tree)].append(m)
+                        print(f"  compare {config.name} {tree} #{i + 1}: {m.rate:,.0f} tweets/s", flush=True)
+    finally:
+        drop_checkout(old)
+    rows = []
+    for config in configs:
+        new = [m.rate for m in results[(config.name, "this tree")]]
+        before = [m.rate for m in results[(config.name, rev)]]
+        ratio = median(new) / median(before)
+        rows.append([config.label, spread(before, "{:,.0f}"), spread(new, "{:,.0f}"),
+                     f"**{ratio:.2f}** ({'within' if ratio >= 0.95 else 'beyond'} 5%)"])
+    body = "\n".join([
+        "## Throughput against an older tree",
+        "",
+        provenance(argv),
+        "",
+        f"World: `python -m twitter_emulator {' '.join(emu_args)}` ({p.timeline_tweets:,} timeline tweets, API "
+        f"v1.1, `-s TWITTER_MEDIA=`). Each repeat crawls it into a fresh store with this tree's crawler and "
+        f"with commit `{rev}`'s (a `git worktree` of it, run the same way), alternating which goes first; "
+        "the emulator and the Pod test server are this tree's for both. *tweets/s* as in section 1.",
+        "",
+        table(["configuration", f"tweets/s, `{rev}`", "tweets/s, this tree", "this tree ÷ older"], rows),
+    ])
+    print(body)
+    if output is not None:
+        write_section("throughput-compare", body, output)
+    return {f"{c}/{t}": [m.rate for m in ms] for (c, t), ms in results.items()}
