@@ -134,6 +134,8 @@ class V2Renderer:
                 "reply_count": v2model.reply_count(w, t),
                 "like_count": t.favorite_count,
                 "quote_count": v2model.quote_count(w, t),
+                "bookmark_count": v2model.bookmark_count(w, t),
+                "impression_count": v2model.impression_count(w, t),
             }
         refs = v2model.references(t)
         if "referenced_tweets" in f and refs:

@@ -8,7 +8,9 @@ ground truth (``truth``, ``api=2``) share them without the truth ever reading v2
   in ``entities.urls``), where v1.1 puts it in ``quoted_status_permalink``; a retweet's text is
   ``RT @author: `` + the original's v2 text, cut to 140 characters (``…``), with the entities
   that fit;
-* ``reply_count`` (0 for retweets), ``quote_count``, and ``conversation_id`` (the root of a
+* ``reply_count`` (0 for retweets), ``quote_count``, ``bookmark_count`` and ``impression_count``
+  (X's OpenAPI description requires the last two in ``public_metrics``; 0 for retweets, whose
+  engagement is the original's), and ``conversation_id`` (the root of a
   reply chain; a tweet's own id otherwise, retweets included);
 * media keys: ``3_<id>`` photos, ``7_<id>`` videos, ``16_<id>`` animated GIFs.
 
@@ -126,6 +128,23 @@ def quote_count(world: World, t: TweetModel) -> int:
     if t.retweeted:
         return 0
     return int(10 ** (subunit(world.tweet_hash(t.slot, t.n), S_V2 + 1) * 2.0)) - 1
+
+
+def bookmark_count(world: World, t: TweetModel) -> int:
+    """About one like in 5 to 40 becomes a bookmark."""
+    if t.retweeted:
+        return 0
+    return int(t.favorite_count * subunit(world.tweet_hash(t.slot, t.n), S_V2 + 2) / 5)
+
+
+def impression_count(world: World, t: TweetModel) -> int:
+    """Views: 20 to 120 per engagement, plus a few hundred that engaged with nothing (so every
+    tweet has views, as on X). Always at least the likes, retweets and replies."""
+    if t.retweeted:
+        return 0
+    h = world.tweet_hash(t.slot, t.n)
+    engaged = t.favorite_count + t.retweet_count + reply_count(world, t)
+    return engaged * (20 + int(100 * subunit(h, S_V2 + 3))) + int(10 ** (1 + 2 * subunit(h, S_V2 + 4)))
 
 
 def conversation_id(world: World, t: TweetModel) -> int:

@@ -122,7 +122,13 @@ def test_fields_and_expansions_fill_every_property(v2: V2Client, alice_id: str) 
     for t in tweets:
         assert {"author_id", "conversation_id", "created_at", "lang", "public_metrics"} <= t.keys()
         assert t["created_at"].endswith(".000Z") and "source" not in t  # v2 dropped source
-        assert set(t["public_metrics"]) == {"retweet_count", "reply_count", "like_count", "quote_count"}
+        metrics = t["public_metrics"]
+        assert set(metrics) == {"retweet_count", "reply_count", "like_count", "quote_count",
+                                "bookmark_count", "impression_count"}
+        # plausible: every tweet but a retweet is seen, by more than engaged with it
+        if not t.get("referenced_tweets", [{}])[0].get("type") == "retweeted":
+            assert metrics["impression_count"] > metrics["like_count"] + metrics["retweet_count"]
+            assert metrics["bookmark_count"] <= metrics["like_count"]
     retweets = [t for t in tweets if t.get("referenced_tweets", [{}])[0].get("type") == "retweeted"]
     quotes = [t for t in tweets if any(r["type"] == "quoted" for r in t.get("referenced_tweets", []))]
     replies = [t for t in tweets if any(r["type"] == "replied_to" for r in t.get("referenced_tweets", []))]
@@ -132,6 +138,7 @@ def test_fields_and_expansions_fill_every_property(v2: V2Client, alice_id: str) 
         author = includes["users"][orig["author_id"]]["username"]
         assert t["text"].startswith(f"RT @{author}: ") and len(html.unescape(t["text"])) <= 140
         assert t["conversation_id"] == t["id"] and t["public_metrics"]["reply_count"] == 0
+        assert t["public_metrics"]["bookmark_count"] == t["public_metrics"]["impression_count"] == 0
         assert t.get("attachments") == orig.get("attachments")  # a retweet names its original's media
         assert len(t["referenced_tweets"]) == 1
     for t in quotes:
