@@ -84,6 +84,10 @@ class Tweet:
     inReplyToId: str | None = None
     replyCount: int | None = None
     conversationId: str | None = None
+    # v2's public_metrics only (v1.1 sends none of them to self-serve apps):
+    quoteCount: int | None = None
+    bookmarkCount: int | None = None
+    impressionCount: int | None = None
     type: str = field(default="Tweet", init=False)
 
 

@@ -179,7 +179,8 @@ class _Collector:
 class _CollectorV2:
     """The same walk for a crawl over API v2 (``api=2``). What v2 changes, and why:
 
-    * every tweet gets ``replyCount`` and ``conversationId``; ``source`` only with
+    * every tweet gets ``replyCount``, ``conversationId``, ``quoteCount``, ``bookmarkCount`` and
+      ``impressionCount`` (v2's ``public_metrics``); ``source`` only with
       ``--v2-source`` (v2 stopped sending it for most apps);
     * a quote's ``message`` ends with the quoted tweet's t.co permalink (v2 keeps it in the
       text), which is not a link;
@@ -247,6 +248,9 @@ class _CollectorV2:
             inReplyToId=str(w.tweet_id(*t.reply_to)) if t.reply_to and not t.retweeted else None,
             replyCount=v2model.reply_count(w, t),
             conversationId=str(v2model.conversation_id(w, t)),
+            quoteCount=v2model.quote_count(w, t),
+            bookmarkCount=v2model.bookmark_count(w, t),
+            impressionCount=v2model.impression_count(w, t),
         )
         yield _edge("author", "Tweet", tid, "Account", str(w.user_id(t.slot)))
         if t.retweeted:

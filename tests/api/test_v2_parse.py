@@ -131,7 +131,8 @@ def user(uid: str, name: str, **extra: Any) -> dict[str, Any]:
 def tweet(tid: str, author: str, text: str, **extra: Any) -> dict[str, Any]:
     return {"id": tid, "edit_history_tweet_ids": [tid], "text": text, "author_id": author,
             "conversation_id": tid, "created_at": "2019-12-31T19:26:16.000Z", "lang": "en",
-            "public_metrics": {"retweet_count": 7, "reply_count": 3, "like_count": 38, "quote_count": 1}, **extra}
+            "public_metrics": {"retweet_count": 7, "reply_count": 3, "like_count": 38, "quote_count": 1,
+                               "bookmark_count": 2, "impression_count": 1500}, **extra}
 
 
 def page_payload() -> dict[str, Any]:
@@ -143,7 +144,8 @@ def page_payload() -> dict[str, Any]:
                   referenced_tweets=[{"type": "retweeted", "id": "800"}],
                   attachments={"media_keys": ["3_801"]},
                   entities={"mentions": [{"start": 3, "end": 7, "username": "bob", "id": "22"}]},
-                  public_metrics={"retweet_count": 5, "reply_count": 0, "like_count": 0, "quote_count": 0}),
+                  public_metrics={"retweet_count": 5, "reply_count": 0, "like_count": 0, "quote_count": 0,
+                                  "bookmark_count": 0, "impression_count": 0}),
             # a quote: v2 keeps the quoted tweet's permalink in text and urls
             tweet("901", ME, "so true @carol https://t.co/Q", referenced_tweets=[{"type": "quoted", "id": "700"}],
                   entities={"mentions": [{"start": 8, "end": 14, "username": "carol", "id": "33"}],
@@ -215,7 +217,8 @@ def test_full_page_items() -> None:
     assert to_dict(reply) == {
         "type": "Tweet", "externalId": "902", "service": "twitter", "message": "@erin agreed https://t.co/V",
         "postDate": "2019-12-31T19:26:16Z", "tweetType": "reply", "lang": "en", "retweetCount": 7,
-        "likeCount": 38, "inReplyToId": "650", "replyCount": 3, "conversationId": "600"}
+        "likeCount": 38, "inReplyToId": "650", "replyCount": 3, "conversationId": "600",
+        "quoteCount": 1, "bookmarkCount": 2, "impressionCount": 1500}
     assert long_post.message == "the whole <long> text" and long_post.source is None
     assert tweets["700"].tweetType == "reply" and tweets["700"].inReplyToId == "1"  # named, not embedded
     # references: from data tweets to what they retweet, quote or reply to; included ones have none

@@ -40,6 +40,9 @@ PERMALINK = re.compile(r" https://t\.co/[A-Za-z0-9]+$")
 # is a rule of its own, since a tweet one version has may be reached another way over the other.
 REPLY_COUNT = "v2 only: Tweet.replyCount"
 CONVERSATION_ID = "v2 only: Tweet.conversationId"
+QUOTE_COUNT = "v2 only: Tweet.quoteCount"
+BOOKMARK_COUNT = "v2 only: Tweet.bookmarkCount"
+IMPRESSION_COUNT = "v2 only: Tweet.impressionCount"
 REPLY_REFERENCE = "v2 only: a reply's reference edge to the tweet it answers"
 REPLIED_TO_TWEET = "v2 only: the tweet a reply answers, with its author, links and mentions"
 SOURCE = "v1.1 only: Tweet.source"
@@ -49,10 +52,12 @@ RETWEETED_QUOTE_TWEET = ("v1.1 only: the tweet a retweeted quote quotes, with it
 REFERENCED_MEDIA = "v1.1 only: the media of tweets reached only as quoted or replied-to tweets"
 MENTION_NAME = "v1.1 only: the displayName of accounts mentioned only in such tweets"
 QUOTE_MESSAGE = "v2: a quote's message ends with the quoted tweet's t.co link"
-ALLOWED = (REPLY_COUNT, CONVERSATION_ID, REPLY_REFERENCE, REPLIED_TO_TWEET, SOURCE,
+ALLOWED = (REPLY_COUNT, CONVERSATION_ID, QUOTE_COUNT, BOOKMARK_COUNT, IMPRESSION_COUNT, REPLY_REFERENCE, REPLIED_TO_TWEET, SOURCE,
            RETWEETED_QUOTE_REFERENCE, RETWEETED_QUOTE_TWEET, REFERENCED_MEDIA, MENTION_NAME,
            QUOTE_MESSAGE)
-V2_ONLY_PROPERTIES = {("Tweet", "replyCount"): REPLY_COUNT, ("Tweet", "conversationId"): CONVERSATION_ID}
+V2_ONLY_PROPERTIES = {("Tweet", "replyCount"): REPLY_COUNT, ("Tweet", "conversationId"): CONVERSATION_ID,
+                      ("Tweet", "quoteCount"): QUOTE_COUNT, ("Tweet", "bookmarkCount"): BOOKMARK_COUNT,
+                      ("Tweet", "impressionCount"): IMPRESSION_COUNT}
 V1_ONLY_PROPERTIES = {("Tweet", "source"): SOURCE}
 #: What an item or edge reached through a tweet brings along, by edge name.
 TWEET_EDGES = ("author", "link", "mention", "photo", "video")
@@ -281,8 +286,8 @@ def _tamper_property(store: Store) -> str:
 
 def _tamper_new_property(store: Store) -> str:
     key = next(k for k in sorted(store.items) if k[0] == "Tweet" and k[1] in store.data)
-    store.items[key]["quoteCount"] = 3  # v2 has it, the README does not say it is imported
-    return f"{key}.quoteCount"
+    store.items[key]["possiblySensitive"] = False  # v2 has it, the README does not say it is imported
+    return f"{key}.possiblySensitive"
 
 
 def _tamper_missing_link(store: Store) -> str:

@@ -14,7 +14,8 @@ How v2 maps onto the items:
 * Tweet: ``text`` (``note_tweet.text`` for long posts) HTML-unescaped; a retweet's message is the
   retweeted tweet's text, from ``includes.tweets``; ``tweetType`` from ``referenced_tweets``
   (``retweeted`` > ``quoted`` > ``replied_to``); ``inReplyToId`` = the ``replied_to`` id;
-  ``public_metrics`` gives ``retweetCount``, ``likeCount`` and (v2 only) ``replyCount``;
+  ``public_metrics`` gives ``retweetCount``, ``likeCount`` and (v2 only) ``replyCount``,
+  ``quoteCount``, ``bookmarkCount`` and ``impressionCount``;
   ``conversationId`` (v2 only); ``source`` when present (v2 stopped sending it for most apps).
 * References: a data tweet gets a ``reference`` edge to each tweet it retweets, quotes or
   replies to that is in ``includes.tweets`` (replies too: v2 embeds the replied-to tweet, v1.1
@@ -424,6 +425,9 @@ def _tweet(obj: Any, inc: _Includes, me_id: str | None, c: Collector, skipped: l
         inReplyToId=refs.get("replied_to"),
         replyCount=_int(metrics.get("reply_count")),
         conversationId=_id(obj.get("conversation_id")),
+        quoteCount=_int(metrics.get("quote_count")),
+        bookmarkCount=_int(metrics.get("bookmark_count")),
+        impressionCount=_int(metrics.get("impression_count")),
     )
     c.add(c.tweets, ("Tweet", tid), tweet)
     if author_id is not None:
