@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m twitter_emulator",
         description="A local Twitter API (v1.1 under /1.1, v2 under /2, one world) for tests, benchmarks "
-                    "and the offline demo. Prints its base URL (http://HOST:PORT) as the only line on "
+                    "and the offline demo; /2 also serves /2/users/me (user context) and /2/usage/tweets "
+                    "(bearer token), and bills every /2 answer as X's pay-per-use does. Prints its base URL (http://HOST:PORT) as the only line on "
                     "stdout; logs go to stderr. "
                     "Control endpoints: GET /_emulator/world, /_emulator/truth, /_emulator/log, "
                     "/_emulator/media, /_emulator/media/sha256?url=URL, /_emulator/usage (posts served, "

@@ -260,3 +260,18 @@ def test_billing_control_prices_reset_and_bad_bodies(server: ServerProcess) -> N
         v2.get(f"users/{me}/tweets", max_results=5)
     assert bill(server)["kinds"]["posts"]["count"] == 5
     assert billing(server, {"forget_day": True}).json()["kinds"]["posts"]["count"] == 5
+
+
+def test_recorded_dataset_users_me_and_owned_reads() -> None:
+    with running("--dataset", "recorded") as server:
+        with V2Client(server.url, oauth()) as user:
+            me = user.get("users/me").json()["data"]
+            assert (me["id"], me["username"]) == ("783214", "Twitter")
+            followers = user.get("users/783214/followers").json()["data"]
+        with V2Client(server.url) as app:
+            assert len(app.get("users/783214/tweets").json()["data"]) > 0
+        b = bill(server)
+        # the recorded user is the tokens' user and the app owner: its followers are Owned Reads
+        assert counts(server) == {"posts": b["kinds"]["posts"]["count"], "users": 1, "follows": 0,
+                                  "owned": len(followers)}
+        assert b["kinds"]["posts"]["count"] > 0 and b["token_user_id"] == b["app_owner_id"] == "783214"
