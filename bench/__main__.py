@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "tweets on each of 200 followings); slow, each writes its own section")
     p.add_argument("--compare", default=None, metavar="REV",
                    help="throughput: the target configurations crawled by this tree and by commit REV, side by "
-                        "side (its own section)")
+                        "side (its own section); mediaspan: rows for commit REV's crawler too")
     p.add_argument("--variant", default=None,
                    help="throughput: crawl with a candidate fix of bench/experiments.py (its own section)")
     p.add_argument("--store", choices=("sqlite", "pod"), default="sqlite", help="profile, variants: which store")
@@ -101,7 +101,8 @@ def run_one(name: str, args: argparse.Namespace, workdir: Path, output: Path | N
     elif name == "mediaspan":
         from bench import mediaspan
 
-        mediaspan.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv)
+        mediaspan.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv,
+                      compare=args.compare)
     elif name == "profile":
         from bench import profile
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import reqlog
-from bench.harness import Run, crawl, emulator, median, spread
+from bench.harness import ROOT, Run, checkout, crawl, drop_checkout, emulator, median, spread
 from bench.report import provenance, table, write_section
 
 WORLD = {"followers": 100, "followings": 40, "tweets": 2000, "per_following": 20}
@@ -46,31 +46,45 @@ def world_args(size: dict[str, int], delay: float) -> list[str]:
             "--photo-share", "0.1", "--media-delay", str(delay)]
 
 
-def crawl_once(emu: Any, workdir: Path, name: str, mode: str, per_following: int) -> Measure:
+def crawl_once(emu: Any, workdir: Path, name: str, mode: str, per_following: int,
+               root: Path = ROOT) -> Measure:
     since = emu.get_json(f"/_emulator/log?since={2**62}")["last_seq"]
     settings = {"TWITTER_MEDIA": "" if mode == MODES[0] else "photos,avatars",
                 "TWITTER_MEDIA_CONCURRENCY": CONCURRENCY}
-    run = crawl(emu.url, workdir, name, args={"following_tweets": str(per_following)}, settings=settings)
+    run = crawl(emu.url, workdir, name, args={"following_tweets": str(per_following)}, settings=settings,
+                root=root)
     entries = [e for e in reqlog.fetch(emu) if e["seq"] > since]
     api = [e["time"] for e in entries if not e.get("media")]
     return Measure(mode, run, max(api) - min(api), len(api), sum(1 for e in entries if e.get("media")))
 
 
-def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: list[str]) -> dict[str, Any]:
+def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: list[str],
+        compare: str | None = None) -> dict[str, Any]:
+    """``compare``: also crawl with commit ``compare``'s crawler (a worktree), the same way."""
     size = QUICK if quick else WORLD
     delay = 2.0 if quick else MEDIA_DELAY
     emu_args = world_args(size, delay)
-    results: dict[str, list[Measure]] = {mode: [] for mode in MODES}
-    with emulator(*emu_args, log=workdir / "mediaspan.emulator.log") as emu:
-        for i in range(repeat):
-            order = MODES if i % 2 == 0 else MODES[::-1]
-            for mode in order:
-                m = crawl_once(emu, workdir, f"mediaspan-{i}-{mode.replace(' ', '-')}", mode,
-                               size["per_following"])
-                results[mode].append(m)
-                print(f"  mediaspan {mode} #{i + 1}: API span {m.api_span:.2f} s ({m.api_requests} "
-                      f"requests), crawl {m.run.usage.wall:.1f} s, {m.media_requests} media files",
-                      flush=True)
+    trees = {"": ROOT}
+    if compare:
+        trees[compare] = checkout(compare, workdir)
+    results: dict[str, list[Measure]] = {f"{mode}{f' ({t})' if t else ''}": [] for t in trees for mode in MODES}
+    try:
+        with emulator(*emu_args, log=workdir / "mediaspan.emulator.log") as emu:
+            for i in range(repeat):
+                order = MODES if i % 2 == 0 else MODES[::-1]
+                for tree, root in trees.items():
+                    for mode in order:
+                        label = f"{mode}{f' ({tree})' if tree else ''}"
+                        m = crawl_once(emu, workdir, f"mediaspan-{i}-{label.replace(' ', '-')}", mode,
+                                       size["per_following"], root)
+                        results[label].append(m)
+                        print(f"  mediaspan {label} #{i + 1}: API span {m.api_span:.2f} s ({m.api_requests} "
+                              f"requests), crawl {m.run.usage.wall:.1f} s, {m.media_requests} media files",
+                              flush=True)
+    finally:
+        for tree, root in trees.items():
+            if tree:
+                drop_checkout(root)
     body = render(results, size, emu_args, delay, argv)
     print(body)
     if output is not None:
@@ -80,13 +94,15 @@ def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: l
 
 def render(results: dict[str, list[Measure]], size: dict[str, int], emu_args: list[str], delay: float,
            argv: list[str]) -> str:
-    base = median([m.api_span for m in results[MODES[0]]])
     rows = []
-    for mode, ms in results.items():
+    for label, ms in results.items():
+        mode, _, tree = label.partition(" (")
+        base = median([m.api_span for m in results[MODES[0] + (f" ({tree}" if tree else "")]])
         spans = [m.api_span for m in ms]
         ratio = median(spans) / base
+        what = mode if mode == MODES[0] else f"photos + profile pictures, {delay:g} s a file"
         rows.append([
-            mode if mode == MODES[0] else f"photos + profile pictures, {delay:g} s a file",
+            what + (f", commit `{tree.rstrip(')')}`" if tree else ""),
             spread(spans, "{:,.2f}"),
             "1.00 (the reference)" if mode == MODES[0]
             else f"**{ratio:.2f}** ({'met' if ratio <= TARGET else 'not met'}: target ≤ {TARGET:.2f})",
