@@ -44,6 +44,7 @@ BAD: dict[str, tuple[str, ...]] = {
     "TWITTER_DEDUPE_WINDOW": ("-3",),
     "TWITTER_API_VERSION": ("3",),
     "TWITTER_CONTACTS_STRATEGY": ("fastest",),
+    "TWITTER_CONTACTS_FULL_REFRESH": ("-1", "weekly"),
     # the rest, in the order of docs/settings.md
     "TWITTER_API_URL": ("api.twitter.com", "http://127.0.0.1:port"),
     "TWITTER_BEARER_TOKEN": (f"AAAA {MARK}",),
@@ -238,6 +239,9 @@ GOOD: list[tuple[str, Any, Any]] = [
     ("TWITTER_ACCESS_TOKEN", "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb", None),
     ("TWITTER_CONTACTS_STRATEGY", "ids", "ids"),
     ("TWITTER_CONTACTS_STRATEGY", "List", "list"),
+    ("TWITTER_CONTACTS_FULL_REFRESH", "0", 0.0),
+    ("TWITTER_CONTACTS_FULL_REFRESH", "0.5", 0.5),
+    ("TWITTER_CONTACTS_FULL_REFRESH", 7, 7.0),
     ("TWITTER_RATELIMIT_ENABLED", "False", False),
     ("TWITTER_RATELIMIT_ENABLED", "true", True),
     ("TWITTER_RATELIMIT_ENABLED", "0", False),

@@ -13,7 +13,14 @@ from tests.stores.test_store_contract import ME, account, edge, following, page,
 from twitter_crawler import items as crawl_items
 from twitter_crawler.stores.base import Batch
 from twitter_crawler.stores.podplan import PodPlan, PodView, edges_of, lookups, plan
-from twitter_crawler.stores.podschema import ALL_TYPES, DATA_TYPES, _pod_type, page_id, watermark_id
+from twitter_crawler.stores.podschema import (
+    ALL_TYPES,
+    DATA_TYPES,
+    _pod_type,
+    page_id,
+    read_id,
+    watermark_id,
+)
 from twitter_crawler.stores.records import BadBatch, read_batch
 
 
@@ -211,6 +218,31 @@ def test_a_complete_walk_keeps_what_any_of_its_pages_listed_and_deletes_the_rest
     assert bulk.payload()["delete_items"] == ["e3", "cp-old", "cp-other"]
     # The unfinished page of the completed walk is not stored.
     assert [i for i in bulk.create_items if i["type"] == "TwitterContactsPage"] == []
+
+
+def test_a_complete_walk_records_when_its_list_was_read_in_full() -> None:
+    batch = Batch(contact_pages=[page("w", ["2"], complete=True)])
+    records = read_batch(batch)
+    needs = lookups(records)
+    assert read_id("1", "following") in needs.ids
+    view = PodView(edges={"tw-acc-1": {}})
+    bulk = plan(records, needs, view, now_ms=1_700_000_000_000)
+    assert [i for i in bulk.create_items if i["type"] == "TwitterContactsRead"] == [
+        {"id": read_id("1", "following"), "type": "TwitterContactsRead", "accountId": "1",
+         "edgeName": "following", "dateRead": 1_700_000_000_000}
+    ]
+    # Stored already (deleted, even): updated in place, never created twice.
+    view.items[read_id("1", "following")] = stored(
+        read_id("1", "following"), "TwitterContactsRead", accountId="1", edgeName="following",
+        dateRead=1, deleted=True)
+    bulk = plan(records, needs, view, now_ms=1_700_000_000_001)
+    assert [i for i in bulk.create_items if i["type"] == "TwitterContactsRead"] == []
+    assert bulk.update_items == [
+        {"id": read_id("1", "following"), "dateRead": 1_700_000_000_001, "deleted": False}
+    ]
+    # An unfinished walk records nothing.
+    unfinished, _ = planned(Batch(contact_pages=[page("w", ["2"])]))
+    assert [i for i in unfinished.create_items if i["type"] == "TwitterContactsRead"] == []
 
 
 def test_a_page_of_an_unfinished_walk_is_stored_once() -> None:

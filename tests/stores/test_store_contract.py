@@ -4,6 +4,7 @@ Pod store against a real test Pod process."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import Counter
 from typing import Any
 
@@ -299,6 +300,37 @@ def test_an_unfinished_walk_survives_reopening(harness: Harness, store: Store) -
     assert sorted(t for _, _, (_, t) in edges) == ["2", "3"]
 
 
+def test_a_complete_walk_records_its_list_as_read_in_full(harness: Harness, store: Store) -> None:
+    store.write(Batch(items=[ME], edges=[*following("2", "3"),
+                                         edge("follower", ("Account", "1"), ("Account", "4"))]))
+    state = store.contacts_state()
+    assert state.full_reads == {}  # edges alone are no full read
+    assert state.targets == {("1", "following"): {"2", "3"}, ("1", "follower"): {"4"}}
+    store.write(Batch(contact_pages=[page("w1", ["2", "3"])]))
+    assert store.contacts_state().full_reads == {}  # an unfinished walk is not either
+
+    before = time.time()
+    store.write(Batch(contact_pages=[page("w1", ["3"], complete=True)]))
+    state = store.contacts_state()
+    assert list(state.full_reads) == [("1", "following")]
+    assert before - 1 <= state.full_reads[("1", "following")] <= time.time() + 1
+    assert state.targets == {("1", "following"): {"2", "3"}, ("1", "follower"): {"4"}}
+
+    # Kept across runs, and moved on by the next full read.
+    store.close()
+    reopened = harness.store()
+    reopened.open()
+    try:
+        first = reopened.contacts_state().full_reads[("1", "following")]
+        time.sleep(0.01)
+        reopened.write(Batch(contact_pages=[page("w2", ["3"], complete=True)]))
+        state = reopened.contacts_state()
+    finally:
+        reopened.close()
+    assert state.full_reads[("1", "following")] > first
+    assert state.targets == {("1", "following"): {"3"}, ("1", "follower"): {"4"}}
+
+
 def test_a_complete_walk_of_a_source_not_stored_changes_nothing(store: Store) -> None:
     result = store.write(Batch(contact_pages=[page("w1", ["2"], complete=True, source="404")]))
     assert result.edges_removed == Counter()
@@ -374,6 +406,35 @@ def test_sqlite_store_creates_its_directory_and_marks_the_file(tmp_path: Any) ->
         assert conn.execute("SELECT id FROM items").fetchone()[0] == "tw-acc-1"
     finally:
         conn.close()
+
+
+def test_a_file_of_an_earlier_release_gains_the_contact_reads(tmp_path: Any) -> None:
+    from twitter_crawler.stores.sqlite import SQLiteStore
+
+    path = tmp_path / "pod.sqlite3"
+    store = SQLiteStore(path)
+    store.open()
+    store.write(Batch(items=[ME], edges=following("2")))
+    store.close()
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("DROP TABLE contact_reads")  # as the release before issue 16 wrote it
+    finally:
+        conn.close()
+    readonly = SQLiteStore(path, readonly=True)  # scrapy store never writes: nothing to read
+    readonly.open()
+    try:
+        assert readonly.contacts_state().full_reads == {}
+    finally:
+        readonly.close()
+    store = SQLiteStore(path)
+    store.open()
+    try:
+        store.write(Batch(contact_pages=[page("w", ["2"], complete=True)]))
+        assert list(store.contacts_state().full_reads) == [("1", "following")]
+    finally:
+        store.close()
 
 
 def _config_error(url: str) -> str:

@@ -88,7 +88,8 @@ class TwitterApi(ABC):
     def contacts(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """A page of followers or followings: ``walk["kind"]`` (``follower``/``following``),
         ``walk["user_id"]``, ``walk["strategy"]`` (``list`` or ``ids``), ``walk["cursor"]``
-        (``"-1"`` first)."""
+        (``"-1"`` first). ``walk["count"]``, when set, asks for at most that many (a
+        newest-first walk starts small); the version's full page otherwise, and at most."""
 
     def lookup(self, ids: list[str], walk: Walk, callback: Callable[..., Any]) -> Request:
         """The accounts of ``ids`` (at most :attr:`lookup_batch`): the ``ids`` strategy's second

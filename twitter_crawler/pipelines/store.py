@@ -10,7 +10,9 @@ rerun fetches again whatever was not stored.
 
 Opening the store (with the same retries) also reads its timeline watermarks, which are handed to
 :class:`~twitter_crawler.spidermiddlewares.watermarks.WatermarkMiddleware` with the
-``watermarks_loaded`` signal before the first request. A store that cannot be opened or read
+``watermarks_loaded`` signal, and its contacts state (when each followers/followings list was
+last read in full, and the stored edges), handed to the spider with the ``contacts_loaded``
+signal, both before the first request. A store that cannot be opened or read
 closes the crawl with ``pod_unavailable`` (``pod_config_error`` when it cannot be used at all).
 
 Returns each public item as a plain dict (no ``None`` values, ``type`` first), which is what
@@ -39,6 +41,7 @@ from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, to_dict, unpack
 from twitter_crawler.spidermiddlewares.watermarks import watermarks_loaded
+from twitter_crawler.spiders.contacts import contacts_loaded
 from twitter_crawler.stores.base import Batch, StoreConfigError, StoreError, WriteResult, open_store
 
 if TYPE_CHECKING:
@@ -119,6 +122,7 @@ class StorePipeline:
         try:
             await self._with_retries("open the store", store.open)
             watermarks = await self._with_retries("read the timeline watermarks", store.watermarks)
+            contacts = await self._with_retries("read the contacts state", store.contacts_state)
         except StoreConfigError as exc:
             logger.error("Cannot use the store: %(error)s", {"error": exc})
             self.failed = True
@@ -138,6 +142,8 @@ class StorePipeline:
         await self.crawler.signals.send_catch_log_async(
             signal=watermarks_loaded, watermarks=watermarks
         )
+        # Before the profile's answer: the spider reads each list in full or newest first.
+        await self.crawler.signals.send_catch_log_async(signal=contacts_loaded, state=contacts)
         await self.crawler.signals.send_catch_log_async(signal=store_opened, store=store)
         self._timer = asyncio.ensure_future(self._tick())
 

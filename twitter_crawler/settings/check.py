@@ -167,6 +167,15 @@ def contacts_strategy(value: Any) -> str:
     return text
 
 
+def days(value: Any) -> float:
+    """``TWITTER_CONTACTS_FULL_REFRESH``: a finite number of days, 0 (every run) or more."""
+    allowed = "must be a number of days, 0 (a full read every run) or more"
+    number = _float(value, allowed)
+    if number < 0:
+        raise ValueError(allowed)
+    return number
+
+
 def parse_kinds(value: Any) -> frozenset[str]:
     """``TWITTER_MEDIA`` as a set of :data:`MEDIA_KINDS` (empty, or ``none``, for no media);
     raises ValueError naming what is not a kind."""
@@ -264,6 +273,7 @@ RULES: Mapping[str, Parser] = {
     "TWITTER_ACCESS_TOKEN": credential,
     "TWITTER_ACCESS_SECRET": credential,
     "TWITTER_CONTACTS_STRATEGY": contacts_strategy,
+    "TWITTER_CONTACTS_FULL_REFRESH": days,
     # Rate limits: a margin of 0 releases at the reset itself; a longest wait of 0 would release
     # every parked request at once into more 429s (TWITTER_RATELIMIT_ENABLED=False turns it off).
     "TWITTER_RATELIMIT_ENABLED": boolean,

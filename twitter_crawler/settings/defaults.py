@@ -18,7 +18,9 @@ TWITTER_BEARER_TOKEN = ""
 TWITTER_CONSUMER_KEY = ""
 TWITTER_CONSUMER_SECRET = ""
 
-# Contacts: which endpoints import followers/followings ("auto" picks the faster under the quotas).
+# Contacts: which endpoints import followers/followings ("auto" picks the faster under the quotas);
+# days between full reads of a stored list (newest first until known ones in between; 0: always).
+TWITTER_CONTACTS_FULL_REFRESH = 7.0
 TWITTER_CONTACTS_STRATEGY = "auto"
 
 # Rate-limit parking

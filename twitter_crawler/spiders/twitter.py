@@ -3,7 +3,9 @@
 ``scrapy crawl twitter -a handle=NAME [-a parts=...] [-a limit=N] [-a following_tweets=N]``
 
 The user comes first (its profile); its counts decide how followers and followings are read;
-then its own timeline and the timeline of everyone it follows. The spider knows the order of
+then its own timeline and the timeline of everyone it follows. A list the store read in full
+recently is read newest first until the new follows are known
+(:mod:`twitter_crawler.spiders.contacts`, ``TWITTER_CONTACTS_FULL_REFRESH``). The spider knows the order of
 things, not the API's shapes nor its version: requests, the reading of answers, paging and the
 contacts strategy all come from the API contract (:class:`~twitter_crawler.api.TwitterApi`,
 chosen by ``TWITTER_API_VERSION``).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,12 @@ from twitter_crawler.api import from_settings
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Answer, ContactsPage, Edge, TimelineWatermark, ref
 from twitter_crawler.spiders.arguments import parse_arguments
+from twitter_crawler.spiders.contacts import (
+    PAGE_GROWTH,
+    SECONDS_PER_DAY,
+    ContactsPlanner,
+    contacts_loaded,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -71,6 +80,8 @@ class TwitterSpider(Spider):
     api: TwitterApi
     #: TWITTER_CONTACTS_STRATEGY: auto, list or ids.
     contacts_strategy: str
+    #: Full or newest-first reads of the lists (TWITTER_CONTACTS_FULL_REFRESH, the store's state).
+    contacts: ContactsPlanner
 
     def __init__(
         self,
@@ -86,6 +97,9 @@ class TwitterSpider(Spider):
         self.parts = args.parts
         self.limit = args.limit
         self.following_tweets = args.following_tweets
+        # The accounts whose timeline this crawl asked for: a newest-first followings walk asks
+        # for the stored followings' timelines at its end, except those.
+        self._timelines_asked: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -95,6 +109,8 @@ class TwitterSpider(Spider):
         # twitter_crawler.settings.check.
         spider.api = from_settings(settings)
         spider.contacts_strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
+        spider.contacts = ContactsPlanner(settings.getfloat("TWITTER_CONTACTS_FULL_REFRESH"))
+        crawler.signals.connect(spider.contacts.load, signal=contacts_loaded)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -143,6 +159,12 @@ class TwitterSpider(Spider):
             timelines = timelines and self.following_tweets > 0
             if part not in self.parts and not timelines:
                 continue
+            if self.limit == 0:
+                continue
+            count = (account.followersCount if kind == "follower" else account.followingCount) or 0
+            newest_first = self.contacts.newest_first(
+                me, kind, imported=part in self.parts, limit=self.limit
+            )
             walk = {
                 "me": me,
                 "kind": kind,
@@ -155,12 +177,40 @@ class TwitterSpider(Spider):
                 "limit": self.limit,
                 "import": part in self.parts,
                 "timelines": timelines,
+                "newest_first": newest_first,
+                # Accounts wanted on this page (None: the API's full page).
+                "count": self.contacts.first_page(me, kind, count) if newest_first else None,
             }
-            if self.limit == 0:
-                continue
+            self._log_refresh(walk, part)
             yield self.api.contacts(walk, self.parse_contacts)
 
     # -- followers and followings --------------------------------------------------------------
+
+    def _log_refresh(self, walk: dict[str, Any], part: str) -> None:
+        """Says how a stored list is read, and counts it (``twitter/spider/refresh/<kind>``)."""
+        kind, me = walk["kind"], walk["me"]
+        last = self.contacts.last_full_read(me, kind)
+        if not walk["import"] or last is None:
+            return  # a first import, or no store: read in full, nothing to say
+        days = max(0.0, (time.time() - last) / SECONDS_PER_DAY)
+        every = self.contacts.full_refresh_days
+        if walk["newest_first"]:
+            self.crawler.stats.set_value(f"twitter/spider/refresh/{kind}", "newest_first")
+            # What this walk expects to read, for the progress line.
+            self.crawler.stats.set_value(f"twitter/spider/known/{part}", walk["count"])
+            logger.info(
+                "%(part)s of @%(handle)s: last read in full %(days).1f days ago; reading the "
+                "newest until known ones (a full read, which also sees unfollows, is due after "
+                "%(every)g days: TWITTER_CONTACTS_FULL_REFRESH)",
+                {"part": part.capitalize(), "handle": self.handle, "days": days, "every": every},
+            )
+            return
+        self.crawler.stats.set_value(f"twitter/spider/refresh/{kind}", "full")
+        logger.info(
+            "%(part)s of @%(handle)s: last read in full %(days).1f days ago; reading them in full "
+            "(TWITTER_CONTACTS_FULL_REFRESH=%(every)g)",
+            {"part": part.capitalize(), "handle": self.handle, "days": days, "every": every},
+        )
 
     def _take(self, walk: dict[str, Any], found: list[Any]) -> list[Any]:
         """What ``limit`` still allows of a page (ids or accounts), counted into the walk."""
@@ -169,10 +219,37 @@ class TwitterSpider(Spider):
         walk["fetched"] += len(found)
         return found
 
-    def _next_page(self, walk: dict[str, Any], page: UsersPage | IdsPage) -> Iterator[Any]:
+    def _next_page(
+        self, walk: dict[str, Any], page: UsersPage | IdsPage, listed: list[str]
+    ) -> Iterator[Any]:
+        if walk.get("newest_first"):
+            yield from self._next_newest(walk, page, listed)
+            return
         limited = walk["limit"] is not None and walk["fetched"] >= walk["limit"]
         if not page.is_last and not limited:
             yield self.api.contacts({**walk, "cursor": page.next_cursor}, self.parse_contacts)
+
+    def _next_newest(
+        self, walk: dict[str, Any], page: UsersPage | IdsPage, listed: list[str]
+    ) -> Iterator[Any]:
+        """A newest-first walk goes on until a page holds a stored account, or the list ends."""
+        kind = walk["kind"]
+        known = self.contacts.known(walk["me"], kind)
+        new = sum(1 for user_id in listed if user_id not in known)
+        self.crawler.stats.inc_value(f"twitter/spider/refresh/{kind}/new", new)
+        stop = new < len(listed)
+        if stop:
+            self.crawler.stats.inc_value(f"twitter/spider/refresh/{kind}/stopped_at_known")
+        if not stop and not page.is_last:
+            count = (walk["count"] or 1) * PAGE_GROWTH
+            yield self.api.contacts(
+                {**walk, "cursor": page.next_cursor, "count": count}, self.parse_contacts
+            )
+            return
+        if walk["timelines"]:
+            # The followings below the new ones were not read again: their timelines still are.
+            for user_id in sorted(known - self._timelines_asked, key=lambda i: (len(i), i)):
+                yield self.timeline_request(walk["me"], user_id, self.following_tweets)
 
     def _contacts_page(
         self, walk: dict[str, Any], ids: list[str], page: UsersPage | IdsPage
@@ -187,25 +264,34 @@ class TwitterSpider(Spider):
             if page.error is not None:
                 raise page.error  # a protected list, in a 200: TwitterErrorMiddleware decides
             users = self._take(walk, page.users)
+            listed = [u.externalId for u in users]
             if walk["import"]:
                 yield from self._accounts(walk, users)
-                yield self._contacts_page(walk, [u.externalId for u in users], page)
+                if not walk.get("newest_first"):
+                    # Never for a newest-first walk: it is not complete, it removes nothing.
+                    yield self._contacts_page(walk, listed, page)
             elif walk["timelines"]:
                 for user in users:
                     yield self.timeline_request(walk["me"], user.externalId, self.following_tweets)
-            yield from self._next_page(walk, page)
+            yield from self._next_page(walk, page, listed)
             return
         ids_page = self.api.parse_ids_page(response.body)
         ids = self._take(walk, ids_page.ids)
         if walk["import"]:
+            wanted = ids
+            if walk.get("newest_first"):
+                # The stored ones keep their accounts and edges: only the new are looked up.
+                known = self.contacts.known(walk["me"], walk["kind"])
+                wanted = [user_id for user_id in ids if user_id not in known]
             batch = self.api.lookup_batch
-            for start in range(0, len(ids), batch):
-                yield self.api.lookup(ids[start : start + batch], walk, self.parse_lookup)
-            yield self._contacts_page(walk, ids, ids_page)
+            for start in range(0, len(wanted), batch):
+                yield self.api.lookup(wanted[start : start + batch], walk, self.parse_lookup)
+            if not walk.get("newest_first"):
+                yield self._contacts_page(walk, ids, ids_page)
         elif walk["timelines"]:
             for user_id in ids:
                 yield self.timeline_request(walk["me"], user_id, self.following_tweets)
-        yield from self._next_page(walk, ids_page)
+        yield from self._next_page(walk, ids_page, ids)
 
     @one_item_per_answer
     def parse_lookup(
@@ -227,6 +313,7 @@ class TwitterSpider(Spider):
 
     def timeline_request(self, me: str, user_id: str, wanted: int, *, own: bool = False) -> Request:
         """The first page of a timeline walk. ``WatermarkMiddleware`` adds the stored since_id."""
+        self._timelines_asked.add(user_id)
         walk = {"me": me, "user_id": user_id, "wanted": wanted, "fetched": 0, "since_id": None,
                 "max_id": None, "newest": None, "own": own, "first": True}
         return self.api.timeline(walk, self.parse_timeline)

@@ -70,6 +70,20 @@ class MediaState:
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class ContactsState:
+    """What a store knows of the followers and followings lists, read once when a crawl opens it.
+
+    ``full_reads``: ``(account id, "follower"|"following")`` → when that list was last read in
+    full (a complete walk, :class:`~twitter_crawler.items.ContactsPage` ``complete``), in
+    seconds since the epoch on the store's clock. A list never read in full is absent.
+    ``targets``: the same keys → the account ids the store holds an edge of that name to.
+    """
+
+    full_reads: dict[tuple[str, str], float] = field(default_factory=dict)
+    targets: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+
 class Store(ABC):
     """A Pod-shaped store: items with a type, a key and properties; edges (source, name, target)."""
 
@@ -83,9 +97,14 @@ class Store(ABC):
         """Every stored timeline watermark: user id → since_id."""
 
     @abstractmethod
+    def contacts_state(self) -> ContactsState:
+        """When each followers/followings list was last read in full, and its stored edges."""
+
+    @abstractmethod
     def write(self, batch: Batch) -> WriteResult:
         """Apply the batch atomically. Items are upserts: new properties are added, changed ones
-        replaced, missing ones kept. Edges are created once."""
+        replaced, missing ones kept. Edges are created once. A complete contacts page removes
+        the edges its walk did not list and records the list as read in full now."""
 
     @abstractmethod
     def media_state(self) -> MediaState:

@@ -39,7 +39,8 @@ How it maps the crawl onto a Pod that has no upsert and no uniqueness but the it
   ``TwitterContactsPage`` items (one per page of an unfinished followers/followings walk:
   ``walkId``, ``accountId``, ``edgeName``, ``targets`` as a JSON list), deleted when the walk
   completes. A complete walk deletes the edges to accounts it did not list (``deleteItems`` of
-  the edges' own items).
+  the edges' own items) and records when that list was read in full: a ``TwitterContactsRead``
+  item per list (``accountId``, ``edgeName``, ``dateRead`` in milliseconds).
 
 Keys are used for transport only: they never appear in :meth:`PodStore.describe`, in log
 messages (:mod:`twitter_crawler.logmask` masks them in every record while the store is open) or
@@ -62,6 +63,7 @@ import requests
 from twitter_crawler import logmask
 from twitter_crawler.stores.base import (
     Batch,
+    ContactsState,
     MediaState,
     Store,
     StoreConfigError,
@@ -323,6 +325,38 @@ class PodStore(Store):
                 for item in found
                 if isinstance(item.get("userId"), str) and isinstance(item.get("sinceId"), str)
             }
+
+    def contacts_state(self) -> ContactsState:
+        state = ContactsState()
+        with self._lock:
+            api = self._api()
+            reads = self._call(
+                "reading the contacts reads",
+                api.search,
+                {"type": "TwitterContactsRead", "deleted": False},
+            )
+            for item in reads:
+                account, name, date = (item.get(k) for k in ("accountId", "edgeName", "dateRead"))
+                if isinstance(account, str) and isinstance(name, str) and isinstance(date, int):
+                    state.full_reads[(account, name)] = date / 1000
+            # Only imported accounts (isMe) have follower and following edges.
+            accounts = self._call(
+                "reading the contacts",
+                api.search,
+                {"type": "Account", "isMe": True, "deleted": False, "[[edges]]": {}},
+            )
+            for account_item in accounts:
+                source = account_item.get("externalId")
+                if not isinstance(source, str):
+                    continue
+                for edge in account_item.get("[[edges]]", []):
+                    name = edge.get("_edge")
+                    target = (edge.get("_item") or {}).get("externalId")
+                    if edge.get("deleted") or name not in ("follower", "following"):
+                        continue
+                    if isinstance(target, str):
+                        state.targets.setdefault((source, name), set()).add(target)
+        return state
 
     def media_state(self) -> MediaState:
         state = MediaState()

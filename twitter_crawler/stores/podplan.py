@@ -11,7 +11,8 @@ then :func:`plan` decides, without calling the Pod, with the merge rule both sto
   creates already, is not created again (the Pod would store it twice);
 * a watermark only moves forward;
 * a page of an unfinished walk becomes a ``TwitterContactsPage`` item; a complete walk deletes
-  the edges to accounts none of its pages listed, and the walk's pages.
+  the edges to accounts none of its pages listed, and the walk's pages, and records the list as
+  read in full (its ``TwitterContactsRead`` item, at the ``now`` the store gives the plan).
 
 After the bulk, :meth:`PodPlan.commit` brings the store's index of edges up to date.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ from twitter_crawler.stores.podschema import (
     NOT_PROPERTIES,
     page_id,
     pod_properties,
+    read_id,
     unknown_properties,
     watermark_id,
 )
@@ -101,6 +104,7 @@ def lookups(records: Records) -> Lookups:
             raise BadBatch(f"{kind} is not an item type of the Pod store")
     state_ids = [watermark_id(user_id) for user_id, _ in records.watermarks]
     state_ids += [page_id(page) for page in records.pages]
+    state_ids += [read_id(page.source, page.name) for page in records.pages if page.complete]
     needs.ids = list(dict.fromkeys([*ids, *state_ids]))
     needs.sources = {pod_id(*source) for source, _, _ in records.edges}
     for page in records.pages:
@@ -180,8 +184,9 @@ class PodPlan:
 
 
 class _Planner:
-    def __init__(self, records: Records, needs: Lookups, view: PodView) -> None:
+    def __init__(self, records: Records, needs: Lookups, view: PodView, now_ms: int) -> None:
         self.records = records
+        self.now_ms = now_ms
         self.view = view
         self.plan = PodPlan(sources=set(needs.sources))
         self.types = needs.types
@@ -307,6 +312,7 @@ class _Planner:
             batch_pages = [
                 (i, p) for i, p in batch_pages if (p.source, p.name) != (page.source, page.name)
             ]
+            self._read_in_full(page.source, page.name)
             keep = {pod_id("Account", target) for target in listed}
             source_id = pod_id("Account", page.source)
             for (name, target_id), edge_ids in self.view.edges[source_id].items():
@@ -333,9 +339,36 @@ class _Planner:
             )
 
 
-def plan(records: Records, needs: Lookups, view: PodView) -> PodPlan:
+    def _read_in_full(self, source: str, name: str) -> None:
+        item_id = read_id(source, name)
+        stored = self.view.items.get(item_id)
+        self.create_state = [s for s in self.create_state if s["id"] != item_id]
+        self.update_state = [s for s in self.update_state if s["id"] != item_id]
+        if stored is None:
+            self.create_state.append(
+                {
+                    "id": item_id,
+                    "type": "TwitterContactsRead",
+                    "accountId": source,
+                    "edgeName": name,
+                    "dateRead": self.now_ms,
+                }
+            )
+            return
+        update: dict[str, Any] = {"id": item_id, "dateRead": self.now_ms}
+        if stored.get("deleted"):
+            update["deleted"] = False
+        self.update_state.append(update)
+
+
+def plan(
+    records: Records, needs: Lookups, view: PodView, *, now_ms: int | None = None
+) -> PodPlan:
     """The bulk request that applies ``records`` to a Pod that holds ``view`` (what it holds of
     ``needs``, which :func:`lookups` made of ``records``). Raises :class:`BadBatch` when the
     batch cannot be stored (an id taken by another type, a property the Pod type refuses
-    outright)."""
-    return _Planner(records, needs, view).run()
+    outright). ``now_ms``: when a complete walk records its list as read in full (milliseconds
+    since the epoch; this machine's clock by default)."""
+    if now_ms is None:
+        now_ms = int(time.time() * 1000)
+    return _Planner(records, needs, view, now_ms).run()

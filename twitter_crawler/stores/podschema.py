@@ -6,8 +6,8 @@
   :data:`~twitter_crawler.items.IsoDateTime` → ``DateTime``) and one ``list`` field per edge of
   :data:`~twitter_crawler.items.EDGES`. A property added to an item class reaches the Pod's schema
   and the store without another edit.
-* **Bookkeeping types.** ``TwitterTimelineWatermark`` and ``TwitterContactsPage`` hold the
-  importer's state in the Pod (see :mod:`twitter_crawler.stores.pod`): they are the store's, not
+* **Bookkeeping types.** ``TwitterTimelineWatermark``, ``TwitterContactsPage`` and
+  ``TwitterContactsRead`` hold the importer's state in the Pod (see :mod:`twitter_crawler.stores.pod`): they are the store's, not
   the item model's, declared here as dataclasses and built the same way.
 * **Properties as the Pod stores them.** :func:`pod_properties` turns an item's properties into
   the Pod's form (dates in milliseconds), checked by the pymemri type.
@@ -91,11 +91,21 @@ class TwitterContactsPage:
     targets: str  # JSON list of account ids
 
 
+@dataclasses.dataclass(slots=True)
+class TwitterContactsRead:
+    """When a followers/followings list was last read in full (its walk completed)."""
+
+    accountId: str
+    edgeName: str
+    dateRead: int  # milliseconds since the epoch
+
+
 DATA_TYPES: dict[str, type[Item]] = {
     cls.__name__: _pod_type(cls) for cls in get_args(items.DataItem)
 }
 STATE_TYPES: dict[str, type[Item]] = {
-    cls.__name__: _pod_type(cls) for cls in (TwitterTimelineWatermark, TwitterContactsPage)
+    cls.__name__: _pod_type(cls)
+    for cls in (TwitterTimelineWatermark, TwitterContactsPage, TwitterContactsRead)
 }
 ALL_TYPES: dict[str, type[Item]] = {**DATA_TYPES, **STATE_TYPES}
 for _cls in DATA_TYPES.values():
@@ -123,6 +133,11 @@ def watermark_id(user_id: str) -> str:
         if user_id.isdigit() and len(user_id) <= 30
         else pod_id("TwitterTimelineWatermark", user_id)
     )
+
+
+def read_id(source: str, name: str) -> str:
+    """One ``TwitterContactsRead`` per list: the account's id and the edge name."""
+    return "tw-cr-" + hashlib.sha256(json.dumps([source, name]).encode()).hexdigest()[:30]
 
 
 def page_id(page: Page) -> str:

@@ -16,6 +16,10 @@ the importer's bookkeeping:
     ``userId`` → ``sinceId`` of the last complete timeline walk.
 ``contact_walks``, ``contact_walk_targets``
     the accounts listed so far by each unfinished followers/followings walk.
+``contact_reads``
+    ``source`` (account id), ``name`` (``follower``/``following``) → ``dateRead``: when that
+    list was last read in full (its walk completed), in milliseconds since the epoch. Added on
+    opening to a file of an earlier release that lacks it (an additive change: schema 1 still).
 ``<name>.files/``
     beside ``<name>.sqlite3``: the bytes of File items, at ``<sha256[:2]>/<sha256>``
     (content-addressed: a file used twice is kept once).
@@ -41,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from twitter_crawler.stores.base import (
     Batch,
+    ContactsState,
     MediaState,
     Store,
     StoreConfigError,
@@ -69,6 +74,15 @@ APPLICATION = "twitter_crawler"
 SCHEMA_VERSION = 1
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+#: The table a store of an earlier release lacks: created when the file is opened for writing.
+_CONTACT_READS = """
+CREATE TABLE IF NOT EXISTS contact_reads (
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    dateRead INTEGER NOT NULL,
+    PRIMARY KEY (source, name)
+) WITHOUT ROWID
+"""
 _CHUNK = 500  # keys per "IN (...)" lookup, well under SQLite's variable limit
 
 _SCHEMA = """
@@ -280,6 +294,8 @@ class SQLiteStore(Store):
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode != "wal":  # pragma: no cover (a file system without shared memory)
             conn.execute("PRAGMA journal_mode=DELETE")
+        # A file of an earlier release lacks it; nothing else changed, so no version bump.
+        conn.execute(_CONTACT_READS)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-32000")
         conn.execute("PRAGMA temp_store=MEMORY")
@@ -295,7 +311,7 @@ class SQLiteStore(Store):
                 self._prepare_existing(conn)
                 return
             # Not executescript(): it would commit the transaction first.
-            for statement in _SCHEMA.split(";"):
+            for statement in [*_SCHEMA.split(";"), _CONTACT_READS]:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
@@ -511,6 +527,12 @@ class SQLiteStore(Store):
         )
         if not page.complete:
             return
+        # Read in full: the refresh of this list can be newest-first until a full one is due.
+        conn.execute(
+            "INSERT INTO contact_reads (source, name, dateRead) VALUES (?, ?, ?) "
+            "ON CONFLICT (source, name) DO UPDATE SET dateRead = excluded.dateRead",
+            (source, name, now),
+        )
         source_row = conn.execute(
             "SELECT rowid FROM items WHERE type = 'Account' AND key = ?", (source,)
         ).fetchone()
@@ -541,6 +563,23 @@ class SQLiteStore(Store):
                 return dict(conn.execute("SELECT userId, sinceId FROM watermarks"))
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+    def contacts_state(self) -> ContactsState:
+        state = ContactsState()
+        tables = {name for (name,) in self._query("SELECT name FROM sqlite_master")}
+        if "contact_reads" in tables:  # a read-only file of an earlier release may lack it
+            for source, name, date_read in self._query(
+                "SELECT source, name, dateRead FROM contact_reads"
+            ):
+                state.full_reads[(source, name)] = date_read / 1000
+        for source, name, target in self._query(
+            "SELECT s.key, e.name, t.key FROM edges AS e"
+            " JOIN items AS s ON s.rowid = e.source AND s.type = 'Account'"
+            " JOIN items AS t ON t.rowid = e.target AND t.type = 'Account'"
+            " WHERE e.name IN ('follower', 'following')"
+        ):
+            state.targets.setdefault((source, name), set()).add(target)
+        return state
 
     def media_state(self) -> MediaState:
         state = MediaState()

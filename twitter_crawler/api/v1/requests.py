@@ -105,13 +105,15 @@ class ApiV1(TwitterApi):
     def contacts(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """A page of followers or followings; ``walk['strategy']`` is ``list`` or ``ids``."""
         family = FAMILY[walk["kind"]]
+        wanted = walk.get("count")
         if walk["strategy"] == "list":
-            count = LIST_PAGE
+            count = LIST_PAGE if wanted is None else max(1, min(LIST_PAGE, wanted))
             params = {"user_id": walk["user_id"], "count": count, "cursor": walk["cursor"],
                       "skip_status": "true", "include_user_entities": "true"}
             endpoint = f"{family}/list"
         else:
-            params = {"user_id": walk["user_id"], "count": IDS_PAGE, "cursor": walk["cursor"],
+            count = IDS_PAGE if wanted is None else max(1, min(IDS_PAGE, wanted))
+            params = {"user_id": walk["user_id"], "count": count, "cursor": walk["cursor"],
                       "stringify_ids": "true"}
             endpoint = f"{family}/ids"
         return self._request(endpoint, params, callback, {"walk": walk}, priority=50)

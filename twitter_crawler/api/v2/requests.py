@@ -141,12 +141,15 @@ class ApiV2(TwitterApi):
     def contacts(self, walk: Walk, callback: Callable[..., Any]) -> Request:
         """A page of followers or followings (``walk["kind"]``: ``follower`` or ``following``).
 
-        ``walk["limit"]``/``walk["fetched"]``, when set, make the last page no larger than needed.
+        ``walk["limit"]``/``walk["fetched"]``, when set, make the last page no larger than needed;
+        ``walk["count"]``, when set, makes the page no larger than that (a newest-first walk).
         """
         family = FAMILY[walk["kind"]]
         count = CONTACTS_PAGE
         if walk.get("limit") is not None:
             count = max(1, min(CONTACTS_PAGE, walk["limit"] - walk.get("fetched", 0)))
+        if walk.get("count") is not None:
+            count = max(1, min(count, walk["count"]))
         params: dict[str, Any] = {"max_results": count, "user.fields": USER_FIELDS}
         token = _token(walk)
         if token:
