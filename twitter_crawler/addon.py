@@ -117,6 +117,9 @@ COMPONENTS: Mapping[str, Mapping[str, int | None]] = {
         "twitter_crawler.downloadermiddlewares.backoff.RetryBackoffMiddleware": 555,
         # After RetryMiddleware (550) on the way in, before it on the way out.
         "twitter_crawler.downloadermiddlewares.ratelimit.RateLimitMiddleware": 560,
+        # After the rate-limit middleware on the way in (a parked request reserves nothing of
+        # TWITTER_MAX_COST), before RetryMiddleware on the way out: every attempt is metered.
+        "twitter_crawler.downloadermiddlewares.cost.CostMiddleware": 570,
         # Last before the download: every attempt is signed with a fresh nonce and timestamp.
         "twitter_crawler.downloadermiddlewares.oauth.OAuth1Middleware": 580,
     },

@@ -21,6 +21,10 @@ difference between them is an answer of this contract.
 * Authentication and errors: :attr:`~TwitterApi.accepts_bearer_token` (for the OAuth
   middleware), the endpoints of the profile, timeline and lookup requests and
   :attr:`~TwitterApi.access_level_message` (for the error middleware).
+* Billing (for the cost middleware): :meth:`~TwitterApi.billable` (what an answer may be billed
+  for, at most), :meth:`~TwitterApi.billed_resources` (what it holds),
+  :meth:`~TwitterApi.token_user` and :meth:`~TwitterApi.parse_token_user` (whose token it is:
+  Owned Reads). Prices are in :mod:`twitter_crawler.api.prices`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from scrapy import Request
 
     from twitter_crawler.api.pages import IdsPage, TimelinePage, UsersPage
+    from twitter_crawler.api.prices import Billable, Resources
     from twitter_crawler.items import Account
 
 __all__ = ["TwitterApi", "Walk"]
@@ -60,6 +65,9 @@ class TwitterApi(ABC):
     #: Whether an app-only bearer token (``TWITTER_BEARER_TOKEN``) may stand in for the
     #: user-context credentials.
     accepts_bearer_token: ClassVar[bool] = False
+    #: Whether X bills this version's answers per resource returned (pay-per-use: v2). v1.1
+    #: reads are an Enterprise matter, priced by contract: not metered.
+    billed_per_resource: ClassVar[bool] = False
     #: The newest tweets of a timeline the API serves at all: older ones are out of reach.
     timeline_cap: ClassVar[int] = 3200
     #: Accounts per :meth:`lookup` (the ``ids`` strategy).
@@ -149,3 +157,26 @@ class TwitterApi(ABC):
         (``auto``, ``list`` or ``ids``). Versions with one way to read contacts ignore
         ``setting``."""
         return {"follower": "list", "following": "list"}
+
+    # -- billing -------------------------------------------------------------------------------
+
+    def billable(self, endpoint: str, url: str) -> Billable | None:
+        """What the answer to a request of ``endpoint`` (``twitter_endpoint``) at ``url`` may be
+        billed for, or None when this version's answers are not billed per resource (v1.1:
+        Enterprise, priced by contract)."""
+        return None
+
+    def billed_resources(self, billable: Billable, body: bytes) -> Resources:
+        """The resources a 2xx answer of ``billable`` holds (a body that is not JSON holds
+        none)."""
+        raise NotImplementedError(f"API {self.version} is not billed per resource")
+
+    def token_user(self) -> Request | None:
+        """The request that says whose the user-context token is (None: this version cannot
+        tell, or need not). It carries ``twitter_cost_endpoint`` in ``meta``, not
+        ``twitter_endpoint``: it is sent once, outside the crawl's walks."""
+        return None
+
+    def parse_token_user(self, body: bytes) -> str | None:
+        """The id of the token's user in a :meth:`token_user` answer (None: none readable)."""
+        return None

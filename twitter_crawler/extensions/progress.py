@@ -20,6 +20,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from twitter_crawler.api.prices import dollars
 from twitter_crawler.items import unpack
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ class ProgressExtension:
             f"timelines {timelines_done:,}/{timelines_known:,}",
             f"tweets {self.counts['tweets']:,}",
         ]
+        spent = stats.get_value("twitter/cost/micro_usd", None)
+        if spent is not None:  # metered (API v2): what the answers so far cost
+            parts.append(f"cost {dollars(spent)}")
         waiting = self._waiting()
         if waiting:
             parts.append("waiting: " + ", ".join(

@@ -8,9 +8,11 @@ went. It reads the crawl's stats only.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+
+from twitter_crawler.api.prices import dollars
 
 if TYPE_CHECKING:
     from typing import Self
@@ -75,5 +77,34 @@ class SummaryExtension:
             f"({stats.get('twitter/ratelimit/parked', 0):,} parked for rate limits, "
             f"{waited:,.0f}s waiting)" + (f", {media:,} for media files" if media > 0 else "")
         )
+        cost = cost_line(stats)
+        if cost:
+            lines.append(f"  cost      {cost}")
         lines.append(f"  stored in {stats.get('twitter/store/where', 'nowhere (no store)')}")
         return "\n".join(lines)
+
+
+#: The cost meter's kinds (twitter/cost/<kind>/count) as the summary names them.
+COST_KINDS = (("posts", "post", "posts"), ("users", "user", "users"),
+              ("follows", "follower/following", "followers/followings"),
+              ("owned", "owned read", "owned reads"))
+
+
+def cost_line(stats: dict[str, Any]) -> str | None:
+    """What the import cost, as the cost middleware metered it (None without a meter)."""
+    if "twitter/cost/micro_usd" not in stats:
+        version = stats.get("twitter/cost/unbilled_version")
+        if version:
+            return f"not billed per resource (API v{version}: Enterprise, priced by contract)"
+        return None
+    parts = [f"{n:,} {one if n == 1 else many}" for kind, one, many in COST_KINDS
+             if (n := stats.get(f"twitter/cost/{kind}/count", 0))]
+    line = f"{dollars(stats['twitter/cost/micro_usd'])}: {', '.join(parts) or 'nothing billed'}"
+    if stats.get("twitter/cost/free"):
+        line += f" ({stats['twitter/cost/free']:,} read again today: free)"
+    posts = stats.get("twitter/cost/includes/posts", 0)
+    users = stats.get("twitter/cost/includes/users", 0)
+    if posts or users:
+        line += (f"; includes {posts:,} posts, {users:,} users (not counted: X does not say "
+                 "whether they are billed)")
+    return line

@@ -21,6 +21,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ _KEY_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 #: No key, token or secret of Twitter or the Pod holds blanks or control characters: a value
 #: with one is a paste gone wrong (a trailing newline, a quote), never a credential.
 _BLANK_OR_CONTROL_RE = re.compile(r"[\s\x00-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 #: Longest shown value: a pasted file must not become a screenful.
 _SHOWN = 80
 
@@ -262,6 +264,44 @@ def auth_json(value: Any) -> str:
     return value
 
 
+def prices(value: Any) -> str:
+    """``TWITTER_PRICES`` as a full comma list of every kind (``posts=0.005,...``), or empty for
+    X's prices: a text, so that checking it again reads the same prices."""
+    from twitter_crawler.api.prices import MICRO, parse_prices  # the API's table, not settings'
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    parsed = parse_prices(value)
+    return ",".join(f"{kind}={_usd_text(micro, MICRO)}" for kind, micro in parsed.items())
+
+
+def _usd_text(micro: int, unit: int) -> str:
+    return format(Decimal(micro) / unit, "f")
+
+
+def max_cost(value: Any) -> str:
+    """``TWITTER_MAX_COST``: USD more than 0 (a leading ``$`` allowed), or empty for no limit."""
+    from twitter_crawler.api.prices import MICRO, to_micro
+
+    allowed = "must be a number of USD more than 0 (at most 6 decimals), or empty for no limit"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    try:
+        micro = to_micro(value)
+    except ValueError:
+        raise ValueError(allowed) from None
+    if micro <= 0:
+        raise ValueError(allowed)
+    return _usd_text(micro, MICRO)
+
+
+def directory(value: Any) -> str:
+    """A directory path (relative: inside Scrapy's ``.scrapy`` data directory), or empty."""
+    if not isinstance(value, str) or _CONTROL_RE.search(value):
+        raise ValueError("must be a directory path without control characters (or empty for none)")
+    return value.strip()
+
+
 #: Every setting of ``docs/settings.md``, in its order, and how its value is read.
 RULES: Mapping[str, Parser] = {
     # Twitter API
@@ -274,6 +314,11 @@ RULES: Mapping[str, Parser] = {
     "TWITTER_ACCESS_SECRET": credential,
     "TWITTER_CONTACTS_STRATEGY": contacts_strategy,
     "TWITTER_CONTACTS_FULL_REFRESH": days,
+    # Cost: a limit of 0 would stop before the first request (empty is "no limit").
+    "TWITTER_PRICES": prices,
+    "TWITTER_MAX_COST": max_cost,
+    "TWITTER_COST_LEDGER_DIR": directory,
+    "TWITTER_COST_OWNED_READS": boolean,
     # Rate limits: a margin of 0 releases at the reset itself; a longest wait of 0 would release
     # every parked request at once into more 429s (TWITTER_RATELIMIT_ENABLED=False turns it off).
     "TWITTER_RATELIMIT_ENABLED": boolean,

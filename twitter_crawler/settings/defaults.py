@@ -23,6 +23,12 @@ TWITTER_CONSUMER_SECRET = ""
 TWITTER_CONTACTS_FULL_REFRESH = 7.0
 TWITTER_CONTACTS_STRATEGY = "auto"
 
+# Cost (pay-per-use, API v2): X's prices unless overridden, a limit, the same-day ledger
+TWITTER_COST_LEDGER_DIR = "twitter-cost"
+TWITTER_COST_OWNED_READS = True
+TWITTER_MAX_COST = ""
+TWITTER_PRICES = ""
+
 # Rate-limit parking
 TWITTER_RATELIMIT_ENABLED = True
 TWITTER_RATELIMIT_MARGIN = 1.0

@@ -35,17 +35,19 @@ Fields requested (every property of PRODUCT.md §4 that v2 can give):
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from scrapy import Request
 
 from twitter_crawler.api.contract import TwitterApi
+from twitter_crawler.api.prices import RESOURCE_KINDS, Billable, Resources
 from twitter_crawler.api.request import api_request
 from twitter_crawler.api.v2 import parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from scrapy import Request
 
     from twitter_crawler.api.contract import Walk
     from twitter_crawler.api.pages import TimelinePage, UsersPage
@@ -73,6 +75,9 @@ CONTACTS_PAGE = 1000
 TIMELINE_PAGE = 100
 TIMELINE_MIN = 5
 TIMELINE_CAP = 3200
+#: X's defaults of ``max_results`` when a request gives none: the most an answer then holds.
+CONTACTS_DEFAULT = 100
+TIMELINE_DEFAULT = 10
 
 USER_FIELDS = "created_at,description,entities,id,location,name,profile_image_url,protected,public_metrics,url,username,verified"  # fmt: skip
 TWEET_FIELDS = "attachments,author_id,conversation_id,created_at,entities,in_reply_to_user_id,lang,public_metrics,referenced_tweets,source"  # fmt: skip
@@ -101,6 +106,7 @@ class ApiV2(TwitterApi):
     profile_endpoint = "users/by/username"
     timeline_endpoint = "users/tweets"
     accepts_bearer_token = True
+    billed_per_resource = True
     timeline_cap = TIMELINE_CAP
     access_level_message = (
         "Twitter refused %(endpoint)s (HTTP %(status)s, client-forbidden: %(message)s): "
@@ -209,6 +215,61 @@ class ApiV2(TwitterApi):
         if page.next_token:
             return {"pagination_token": page.next_token}
         return None
+
+    # -- billing ---------------------------------------------------------------------------
+
+    def billable(self, endpoint: str, url: str) -> Billable | None:
+        """Per resource in ``data`` (X_API_2026.md §2): a user of ``users/by/username`` and
+        ``users/me``; each user of a followers or following page (``follow``) and each post of a
+        timeline, whose ``:id`` may make them Owned Reads. ``most``: ``max_results`` (X's
+        default without one)."""
+        parts = urlsplit(url)
+        path = parts.path.split(f"/{VERSION_PATH}/", 1)[-1].strip("/").split("/")
+        query = parse_qs(parts.query)
+        if endpoint in ("users/by/username", "users/me"):
+            return Billable(endpoint, "user", "users", None, 1)
+        if endpoint in ("users/followers", "users/following", "users/tweets") and len(path) == 3:
+            resource = "post" if endpoint == "users/tweets" else "follow"
+            default = TIMELINE_DEFAULT if resource == "post" else CONTACTS_DEFAULT
+            try:
+                most = int(query["max_results"][0])
+            except (KeyError, ValueError):
+                most = default
+            return Billable(endpoint, resource, RESOURCE_KINDS[resource], path[1], most)
+        return None
+
+    def billed_resources(self, billable: Billable, body: bytes) -> Resources:
+        """The ids in ``data`` (one object or a list), and the posts and users of ``includes``."""
+        found = Resources()
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return found
+        if not isinstance(payload, dict):
+            return found
+        data = payload.get("data")
+        items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        found.ids = [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+        includes = payload.get("includes")
+        if isinstance(includes, dict):
+            for name, resource in (("tweets", "post"), ("users", "user")):
+                found.included[resource] = [
+                    str(item["id"]) for item in includes.get(name) or ()
+                    if isinstance(item, dict) and "id" in item
+                ]
+        return found
+
+    def token_user(self) -> Request | None:
+        """``GET /2/users/me`` (OAuth 1.0a user context): the token's user, for Owned Reads."""
+        return Request(f"{self.base}/users/me", meta={"twitter_cost_endpoint": "users/me"},
+                       dont_filter=True, priority=200)
+
+    def parse_token_user(self, body: bytes) -> str | None:
+        try:
+            data = json.loads(body).get("data")
+        except (ValueError, AttributeError):
+            return None
+        return str(data["id"]) if isinstance(data, dict) and "id" in data else None
 
 
 def keep_count(walk: Walk) -> int:
