@@ -18,6 +18,12 @@ class TwitterAPIError(Exception):
         self.message = message
 
 
+class NotInThisVersion(Exception):
+    """What was asked of the API contract does not exist in this API version: v2 has no users
+    lookup nor pages of ids, v1.1 is not billed per resource. The contract's own choices (its
+    contacts strategy, its billing) never lead there; reaching it is a mistake, said plainly."""
+
+
 class MalformedPayload(ValueError):
     """A body that is not the JSON the endpoint promises (truncated, HTML, wrong shape)."""
 

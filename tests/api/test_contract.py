@@ -11,7 +11,7 @@ from scrapy.settings import Settings
 from twitter_crawler.api import ApiV1, ApiV2, TwitterApi, for_version, from_settings
 from twitter_crawler.api.pages import IdsPage, TimelinePage, UsersPage
 from twitter_crawler.api.problems import ProblemError
-from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
+from twitter_crawler.exceptions import MalformedPayload, NotInThisVersion, TwitterAPIError
 
 
 def callback(response: Any, **kwargs: Any) -> None:
@@ -85,9 +85,9 @@ def test_one_set_of_pages() -> None:
     assert type(v1.parse_timeline(b"[]", walk)) is TimelinePage
     empty = v2.parse_timeline(b'{"meta": {"result_count": 0}}', walk)
     assert type(empty) is TimelinePage and empty.error is None and empty.next_token is None
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotInThisVersion):
         v2.parse_ids_page(b"{}")
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotInThisVersion):
         v2.parse_lookup(b"[]", me_id="1")
 
 

@@ -20,6 +20,7 @@ from twitter_crawler.api.v2.requests import (
     choose_strategy,
     keep_count,
 )
+from twitter_crawler.exceptions import NotInThisVersion
 
 
 def callback(response, **kwargs):  # noqa: ANN001, ANN201 - a stand-in callback
@@ -42,7 +43,7 @@ def test_same_methods_and_meta_as_v1() -> None:
         assert callable(getattr(api, name)) and callable(getattr(ApiV1, name))
     # v2 lists full users: no lookup step, and no strategy that would need one
     assert api.lookup_endpoint is None
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotInThisVersion):
         api.lookup(["1"], {}, callback)
     assert api.contacts_strategies(10**6, 10**6, None, "ids") == {"follower": "list", "following": "list"}
     r = api.user("alice", callback)

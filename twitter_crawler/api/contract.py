@@ -32,6 +32,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from twitter_crawler.exceptions import NotInThisVersion
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -102,7 +104,7 @@ class TwitterApi(ABC):
     def lookup(self, ids: list[str], walk: Walk, callback: Callable[..., Any]) -> Request:
         """The accounts of ``ids`` (at most :attr:`lookup_batch`): the ``ids`` strategy's second
         step. Only versions that can choose ``ids`` have it."""
-        raise NotImplementedError(f"API {self.version} has no users lookup")
+        raise NotInThisVersion(f"API {self.version} has no users lookup")
 
     @abstractmethod
     def timeline(self, walk: Walk, callback: Callable[..., Any]) -> Request:
@@ -130,11 +132,11 @@ class TwitterApi(ABC):
 
     def parse_ids_page(self, body: bytes) -> IdsPage:
         """An ``ids`` strategy's :meth:`contacts` answer."""
-        raise NotImplementedError(f"API {self.version} has no ids pages")
+        raise NotInThisVersion(f"API {self.version} has no ids pages")
 
     def parse_lookup(self, body: bytes, *, me_id: str) -> list[Account]:
         """A :meth:`lookup` answer."""
-        raise NotImplementedError(f"API {self.version} has no users lookup")
+        raise NotInThisVersion(f"API {self.version} has no users lookup")
 
     @abstractmethod
     def parse_timeline(self, body: bytes, walk: Walk) -> TimelinePage:
@@ -169,7 +171,7 @@ class TwitterApi(ABC):
     def billed_resources(self, billable: Billable, body: bytes) -> Resources:
         """The resources a 2xx answer of ``billable`` holds (a body that is not JSON holds
         none)."""
-        raise NotImplementedError(f"API {self.version} is not billed per resource")
+        raise NotInThisVersion(f"API {self.version} is not billed per resource")
 
     def token_user(self) -> Request | None:
         """The request that says whose the user-context token is (None: this version cannot
