@@ -35,5 +35,7 @@ def engine_wake(crawler: Crawler) -> None:
     if slot is not None:
         slot.nextcall.schedule()
     scraper = getattr(engine, "scraper", None)
-    if scraper is not None and scraper.slot is not None:
+    closing = scraper.slot.closing if scraper is not None and scraper.slot is not None else None
+    # Once fired, the close goes on without us (a second callback would raise).
+    if scraper is not None and closing is not None and not closing.called:
         scraper._check_if_closing()  # private in Scrapy 2.19; pinned by a test
