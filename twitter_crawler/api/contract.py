@@ -72,6 +72,16 @@ class TwitterApi(ABC):
     billed_per_resource: ClassVar[bool] = False
     #: The newest tweets of a timeline the API serves at all: older ones are out of reach.
     timeline_cap: ClassVar[int] = 3200
+    #: For ``scrapy plan``: accounts per contacts page, posts per timeline page, and the
+    #: ``twitter_endpoint`` of each part (``followers``, ``following``; ``users/me`` is v2's).
+    contacts_page: ClassVar[int] = 200
+    timeline_page: ClassVar[int] = 200
+    contacts_endpoints: ClassVar[dict[str, str]] = {}
+    #: Documented requests per 15-minute window by ``twitter_endpoint`` (X_API_2026.md §3),
+    #: with user-context credentials and with an app-only bearer token; used to plan, the
+    #: ``x-rate-limit-*`` headers decide.
+    quotas: ClassVar[dict[str, int]] = {}
+    app_quotas: ClassVar[dict[str, int]] = {}
     #: Accounts per :meth:`lookup` (the ``ids`` strategy).
     lookup_batch: ClassVar[int] = 100
     #: How a followings walk is read that only feeds the followings' timelines (its accounts are

@@ -63,6 +63,12 @@ class ApiV1(TwitterApi):
     lookup_endpoint: ClassVar[str] = "users/lookup"
     timeline_cap = TIMELINE_CAP
     lookup_batch = LOOKUP_BATCH
+    contacts_page = LIST_PAGE
+    timeline_page = TIMELINE_PAGE
+    contacts_endpoints: ClassVar[dict[str, str]] = {
+        "followers": "followers/list", "following": "friends/list"}
+    quotas: ClassVar[dict[str, int]] = QUOTAS
+    app_quotas: ClassVar[dict[str, int]] = QUOTAS
     # 5,000 ids a page against 200 users: the followings' ids are all their timelines need.
     timelines_only_strategy = "ids"
     access_level_message = (

@@ -36,7 +36,7 @@ Fields requested (every property of PRODUCT.md §4 that v2 can give):
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from scrapy import Request
@@ -70,6 +70,21 @@ APP_QUOTAS = {
     "users/followers": 15,
     "users/following": 15,
     "users/tweets": 1500,
+}
+#: X's 2026 table of requests per 15 minutes (X_API_2026.md §3), per user with OAuth 1.0a and
+#: per app with a bearer token: what ``scrapy plan`` counts the time of an import with.
+QUOTAS_2026 = {
+    "users/by/username": 900,
+    "users/me": 75,
+    "users/followers": 300,
+    "users/following": 300,
+    "users/tweets": 900,
+}
+APP_QUOTAS_2026 = {
+    "users/by/username": 300,
+    "users/followers": 300,
+    "users/following": 300,
+    "users/tweets": 10_000,
 }
 CONTACTS_PAGE = 1000
 TIMELINE_PAGE = 100
@@ -108,6 +123,12 @@ class ApiV2(TwitterApi):
     accepts_bearer_token = True
     billed_per_resource = True
     timeline_cap = TIMELINE_CAP
+    contacts_page = CONTACTS_PAGE
+    timeline_page = TIMELINE_PAGE
+    contacts_endpoints: ClassVar[dict[str, str]] = {
+        "followers": "users/followers", "following": "users/following"}
+    quotas: ClassVar[dict[str, int]] = QUOTAS_2026
+    app_quotas: ClassVar[dict[str, int]] = APP_QUOTAS_2026
     access_level_message = (
         "Twitter refused %(endpoint)s (HTTP %(status)s, client-forbidden: %(message)s): "
         "these credentials' app may not use API v2; it must belong to a Project in the "
