@@ -9,15 +9,12 @@ setting is bad (:mod:`twitter_crawler.settings.check`).
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
-from twitter_crawler.addon import resolve
-from twitter_crawler.settings.check import BadSetting, check_settings
-from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
+from twitter_crawler.commands.startup import check_start
 
 if TYPE_CHECKING:
     import argparse
@@ -30,25 +27,8 @@ SUCCESS = {"finished"}
 class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
-        # Here, before Scrapy starts its crawler process and prints its banner, so a bad
-        # argument is the only line the user sees.
-        if args[:1] == ["twitter"]:
-            try:
-                parse_arguments(**{k: v for k, v in opts.spargs.items()
-                                   if k in ("handle", "parts", "limit", "following_tweets")})
-            except BadArgument as exc:
-                print(f"twitter: bad argument: {exc}", file=sys.stderr)
-                sys.exit(2)
-        # The settings, with the defaults, settings_local.py, the environment and the -s
-        # overrides, once for every component: a bad value ends the run here instead of
-        # switching a component off or raising in the middle of start-up.
         assert self.settings is not None
-        resolve(self.settings)
-        try:
-            check_settings(self.settings)
-        except BadSetting as exc:
-            print(f"twitter: bad setting: {exc}", file=sys.stderr)
-            sys.exit(2)
+        check_start(self.settings, opts.spargs if args[:1] == ["twitter"] else None)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:

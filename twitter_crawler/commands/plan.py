@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.commands import ScrapyCommand
 
-from twitter_crawler.addon import COMPONENTS, resolve
-from twitter_crawler.settings.check import BadSetting, check_settings
-from twitter_crawler.spiders.arguments import BadArgument, parse_arguments
+from twitter_crawler.addon import COMPONENTS
+from twitter_crawler.commands.startup import check_start
+from twitter_crawler.spiders.arguments import ARGUMENTS
 
 if TYPE_CHECKING:
     import argparse
 
-ARGUMENTS = ("handle", "parts", "limit", "following_tweets")
 
 
 class Command(ScrapyCommand):
@@ -50,18 +49,8 @@ class Command(ScrapyCommand):
                 sys.exit(2)
             spargs[name] = value
         opts.spargs = spargs
-        try:
-            parse_arguments(**spargs)
-        except BadArgument as exc:
-            print(f"twitter: bad argument: {exc}", file=sys.stderr)
-            sys.exit(2)
         assert self.settings is not None
-        resolve(self.settings)
-        try:
-            check_settings(self.settings)
-        except BadSetting as exc:
-            print(f"twitter: bad setting: {exc}", file=sys.stderr)
-            sys.exit(2)
+        check_start(self.settings, spargs)
         # A plan imports nothing: no store, no media, no feeds, and no JOBDIR (its seen
         # requests would make the import skip the profile).
         pipelines = self.settings.getdict("ITEM_PIPELINES")

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 PARTS = ("user", "followers", "following", "timeline", "following_timelines")
+#: The spider arguments parse_arguments() takes.
+ARGUMENTS = ("handle", "parts", "limit", "following_tweets")
 HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 
 

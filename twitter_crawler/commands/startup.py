@@ -1,0 +1,36 @@
+"""The start-up check of the commands that run the crawler (``scrapy crawl``, ``scrapy plan``).
+
+Here, before Scrapy starts its crawler process and prints its banner, so a bad value is the only
+line the user sees: the spider's arguments, then the settings with the defaults,
+``settings_local.py``, the environment and the ``-s`` overrides, once for every component (a bad
+value ends the run here instead of switching a component off or raising mid start-up).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from twitter_crawler.addon import resolve
+from twitter_crawler.settings.check import BadSetting, check_settings
+from twitter_crawler.spiders.arguments import ARGUMENTS, BadArgument, parse_arguments
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+
+def check_start(settings: BaseSettings, arguments: dict[str, str] | None) -> None:
+    """Exits 2 with one line on a bad spider argument (``arguments``, when the twitter spider
+    runs) or a bad setting; resolves ``settings`` in place."""
+    if arguments is not None:
+        try:
+            parse_arguments(**{k: v for k, v in arguments.items() if k in ARGUMENTS})
+        except BadArgument as exc:
+            print(f"twitter: bad argument: {exc}", file=sys.stderr)
+            sys.exit(2)
+    resolve(settings)
+    try:
+        check_settings(settings)
+    except BadSetting as exc:
+        print(f"twitter: bad setting: {exc}", file=sys.stderr)
+        sys.exit(2)
