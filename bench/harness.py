@@ -192,21 +192,25 @@ def run_process(cmd: list[str], log: Path, *, env: dict[str, str] | None = None,
 def crawl(api_url: str, workdir: Path, name: str, *, args: dict[str, str] | None = None,
           settings: dict[str, str] | None = None, pod: tuple[str, str, str] | None = None,
           timeout: float = 3600, wrap: list[str] | None = None, spider: str = "twitter",
-          root: Path = ROOT) -> Run:
+          root: Path = ROOT, fresh: bool = True, credentials: dict[str, str] | None = None) -> Run:
     """``scrapy crawl twitter -a handle=alice`` against ``api_url``, into a fresh SQLite file
     (or the Pod ``(url, owner_key, database_key)``), timed and with its stats; ``root``: the
-    project tree whose crawler runs (another checkout, to compare with an older commit)."""
+    project tree whose crawler runs (another checkout, to compare with an older commit);
+    ``fresh=False``: the store of an earlier crawl of the same ``name`` stays (a rerun);
+    ``credentials``: the ``TWITTER_*`` credentials to pass instead of the emulator's user context."""
     stats_file = workdir / f"{name}.stats.json"
     spider_args = {"handle": "alice", **(args or {})}
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
     for k, v in spider_args.items():
         cmd += ["-a", f"{k}={v}"]
     # The emulator's credentials, passed as a user passes theirs (the crawler knows none).
-    env: dict[str, str] = dict(EMULATOR_CREDENTIALS)
+    env: dict[str, str] = dict(EMULATOR_CREDENTIALS if credentials is None else credentials)
     db = workdir / f"{name}.sqlite3"
-    for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), stats_file):
-        leftover.unlink(missing_ok=True)  # a fresh store: a rerun would be incremental
-    shutil.rmtree(db.with_name(f"{db.stem}.files"), ignore_errors=True)  # its media files
+    stats_file.unlink(missing_ok=True)
+    if fresh:
+        for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            leftover.unlink(missing_ok=True)  # a fresh store: a rerun would be incremental
+        shutil.rmtree(db.with_name(f"{db.stem}.files"), ignore_errors=True)  # its media files
     store = f"sqlite:///{db}"
     if pod is not None:
         store = pod[0]
