@@ -18,7 +18,6 @@ echo "Emulator listening on $api"
 # variables win over a settings_local.py with real ones, which the emulator would refuse.
 eval "$(python -m twitter_emulator.credentials)"
 rm -f demo.sqlite3
-# API v2, as X serves it today: the summary ends with what the import would have cost.
-scrapy crawl twitter -a handle=alice -s TWITTER_API_URL="$api" -s TWITTER_API_VERSION=2 \
-    -s POD_URL=sqlite:///demo.sqlite3 "$@"
+# API v2 (the default), as X serves it today: the summary ends with what the import would have cost.
+scrapy crawl twitter -a handle=alice -s TWITTER_API_URL="$api" -s POD_URL=sqlite:///demo.sqlite3 "$@"
 scrapy store counts -s POD_URL=sqlite:///demo.sqlite3

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # API
 TWITTER_API_URL = "https://api.twitter.com"
-TWITTER_API_VERSION = "1.1"
+TWITTER_API_VERSION = "2"
 
 # Credentials (OAuth 1.0a user context). Secrets: never logged, never stored.
 TWITTER_ACCESS_SECRET = ""
