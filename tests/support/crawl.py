@@ -30,9 +30,12 @@ class CrawlResult:
         return self.stderr
 
 
-def crawl_command(api_url: str, handle: str, *args: str, settings: dict[str, str] | None = None) -> list[str]:
-    cmd = [sys.executable, "-c", SCRAPY, "crawl", "twitter", "-a", f"handle={handle}",
-           "-s", f"TWITTER_API_URL={api_url}"]
+def crawl_command(api_url: str, handle: str | None, *args: str,
+                  settings: dict[str, str] | None = None) -> list[str]:
+    """``handle=None``: the accounts are in ``args`` (``-a handles=...``)."""
+    cmd = [sys.executable, "-c", SCRAPY, "crawl", "twitter", "-s", f"TWITTER_API_URL={api_url}"]
+    if handle is not None:
+        cmd += ["-a", f"handle={handle}"]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     return cmd + list(args)
@@ -67,7 +70,7 @@ def crawl_env(extra: dict[str, str] | None = None, settings: dict[str, str] | No
 
 def run_crawl(
     api_url: str,
-    handle: str,
+    handle: str | None,
     *args: str,
     settings: dict[str, str] | None = None,
     env: dict[str, str] | None = None,

@@ -3,7 +3,8 @@
 Scrapy's own command exits 0 whatever the close reason. An import that stopped on bad
 credentials or an unreachable store must not look like a success to a script or to the Pod, so
 this command (which replaces the built-in one through ``COMMANDS_MODULE``) exits 1 when the
-spider closed for any reason but ``finished``, and 2 with one line when a spider argument or a
+spider closed for any reason but ``finished``, or when one of several accounts (``-a handles=``)
+was skipped, and 2 with one line when a spider argument or a
 setting is bad (:mod:`twitter_crawler.settings.check`).
 """
 
@@ -15,6 +16,7 @@ from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from twitter_crawler.commands.startup import check_start
+from twitter_crawler.spiders.accounts import skipped_accounts
 
 if TYPE_CHECKING:
     import argparse
@@ -46,6 +48,8 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed or any(r not in SUCCESS for r in reasons) or not reasons:
             self.exitcode = 1
+        elif crawler.stats is not None and skipped_accounts(crawler.stats.get_stats()):
+            self.exitcode = 1  # finished, but not every account was imported
 
     def short_desc(self) -> str:
         return "Run a spider; exit 1 unless it finished, 2 on a bad argument or setting"

@@ -17,7 +17,7 @@ from scrapy.commands import ScrapyCommand
 
 from twitter_crawler.addon import COMPONENTS
 from twitter_crawler.commands.startup import check_start
-from twitter_crawler.spiders.arguments import ARGUMENTS
+from twitter_crawler.spiders.arguments import PLAN_ARGUMENTS
 
 if TYPE_CHECKING:
     import argparse
@@ -43,8 +43,8 @@ class Command(ScrapyCommand):
         spargs: dict[str, str] = {}
         for pair in opts.spargs:
             name, sep, value = pair.partition("=")
-            if not sep or name not in ARGUMENTS:
-                print(f"twitter: bad argument: {pair!r} (one of {', '.join(ARGUMENTS)})",
+            if not sep or name not in PLAN_ARGUMENTS:
+                print(f"twitter: bad argument: {pair!r} (one of {', '.join(PLAN_ARGUMENTS)})",
                       file=sys.stderr)
                 sys.exit(2)
             spargs[name] = value

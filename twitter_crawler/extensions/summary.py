@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from twitter_crawler.api.prices import dollars
+from twitter_crawler.spiders.accounts import REASONS, skipped_accounts
 
 if TYPE_CHECKING:
     from typing import Self
@@ -47,6 +48,13 @@ class SummaryExtension:
             return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
 
         lines = [f"Import {'finished' if reason == 'finished' else 'stopped: ' + reason}"]
+        requested = stats.get("twitter/accounts/requested", 1)
+        if requested > 1:  # several accounts (-a handles=): which were imported
+            names = skipped_accounts(stats)
+            lines.append(
+                f"  {'imported':<9} {requested - len(names):>8,}  of {requested:,} accounts"
+                + ("" if not names else "; skipped: " + ", ".join(
+                    f"@{h} ({REASONS.get(r, r)})" for h, r in names.items())))
         for kind, label in TYPES:
             new = stats.get(f"twitter/store/created/{kind}", 0)
             known = (stats.get(f"twitter/store/updated/{kind}", 0)

@@ -7,7 +7,10 @@ As Scrapy's HttpErrorMiddleware does for status codes, but reading Twitter's err
   (``twitter_bad_credentials``: codes 32, 89, 135, 215), the handle not found
   (``twitter_user_not_found``: code 50), the handle suspended (``twitter_user_suspended``: code
   63), an access level without v1.1 reads (``twitter_access_level``: code 453), the account's
-  profile not to be had even after retries (``twitter_unavailable``);
+  profile not to be had even after retries (``twitter_unavailable``); with several accounts
+  (``-a handles=``) these last three skip that account instead, with one line, and the others go
+  on (:mod:`twitter_crawler.spiders.accounts`; a protected account's refused lists and timeline
+  name it too);
 * except a 401 code 32 once the credentials have worked (an answer of the API got through):
   Twitter answers a repeated nonce that way, and a copy of a signed request can be re-sent below
   the middlewares (SCRAPY_NOTES §7). That request is retried with a fresh signature, like a
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from twitter_crawler.api import Problem, TwitterApi
+    from twitter_crawler.spiders.accounts import Accounts
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +132,35 @@ class TwitterErrorMiddleware:
             logger.error(message, args)
         raise CloseSpider(reason)
 
+    def _handle(self, request: Request) -> str:
+        """The handle a profile request asked for."""
+        return str(request.meta.get("twitter_handle") or getattr(self.crawler.spider, "handle", "?"))
+
+    def _account_failed(self, skip: str, reason: str, message: str, args: dict[str, Any]) -> None:
+        """An account's profile is not to be had: with one account the crawl ends (``reason``),
+        with several that account is skipped (``skip``) and the others go on."""
+        accounts: Accounts | None = getattr(self.crawler.spider, "accounts", None)
+        if accounts is None or not accounts.several:
+            self._fatal(reason, message, args)
+        assert accounts is not None
+        self._stat(reason.removeprefix("twitter_"))
+        why = {"not_found": "it does not exist on Twitter (check the handle)",
+               "suspended": "it is suspended by Twitter: there is nothing to import",
+               "unavailable": "Twitter gave no readable profile even after retries (run the "
+                              "same command again later)"}[skip]
+        accounts.skip(args["handle"], skip, why)
+
+    def _root_protected(self, request: Request) -> None:
+        """A protected list or own timeline of one of several accounts imported: named."""
+        accounts: Accounts | None = getattr(self.crawler.spider, "accounts", None)
+        walk = request.cb_kwargs.get("walk") or {}
+        me = walk.get("me")
+        if accounts is None or not accounts.several or me is None or walk.get("user_id") != me:
+            return
+        accounts.skip(accounts.handle_of(me), "protected",
+                      "protected: its profile is imported, its followers, followings and "
+                      "tweets are not")
+
     def _api_error(self, response: Response, error: TwitterAPIError) -> Iterable[Any]:  # noqa: PLR0912
         request = response.request
         assert request is not None
@@ -178,16 +211,19 @@ class TwitterErrorMiddleware:
                 details,
             )
         if endpoint == self.profile_endpoint:
-            spider = self.crawler.spider
-            details["handle"] = getattr(spider, "handle", "?")
+            details["handle"] = self._handle(request)
             if error.status == 404 or 50 in codes:
-                self._fatal("twitter_user_not_found",
-                            "Handle @%(handle)s does not exist on Twitter (HTTP %(status)s, "
-                            "codes %(codes)s): check the handle argument.", details)
+                self._account_failed(
+                    "not_found", "twitter_user_not_found",
+                    "Handle @%(handle)s does not exist on Twitter (HTTP %(status)s, codes "
+                    "%(codes)s): check the handle argument.", details)
+                return []
             if 63 in codes:
-                self._fatal("twitter_user_suspended",
-                            "Handle @%(handle)s is suspended by Twitter (code 63): "
-                            "there is nothing to import.", details)
+                self._account_failed(
+                    "suspended", "twitter_user_suspended",
+                    "Handle @%(handle)s is suspended by Twitter (code 63): "
+                    "there is nothing to import.", details)
+                return []
         if error.status == 429:
             # The rate-limit middleware parks 429s; one that slips through (the middleware is
             # off) is retried a bounded number of times, after the retry backoff.
@@ -204,6 +240,7 @@ class TwitterErrorMiddleware:
             what = "Timeline" if timeline else "Contacts list"
             logger.info("%(what)s of user %(user)s is protected: skipped (its profile and edges "
                         "are imported)", {"what": what, "user": _user(request)})
+            self._root_protected(request)
             return []
         if endpoint == self.api.lookup_endpoint and error.status == 404:
             self._stat("lookup_empty")
@@ -216,11 +253,13 @@ class TwitterErrorMiddleware:
                         "%(codes)s: %(message)s): skipped", {**details, "user": _user(request)})
             return []
         if endpoint == self.profile_endpoint:
-            details["handle"] = getattr(self.crawler.spider, "handle", "?")
-            self._fatal("twitter_unavailable",
-                        "Twitter gave no profile for @%(handle)s (HTTP %(status)s, codes "
-                        "%(codes)s: %(message)s) even after retries: nothing can be imported "
-                        "now. Run the same command again later.", details)
+            details["handle"] = self._handle(request)
+            self._account_failed(
+                "unavailable", "twitter_unavailable",
+                "Twitter gave no profile for @%(handle)s (HTTP %(status)s, codes "
+                "%(codes)s: %(message)s) even after retries: nothing can be imported "
+                "now. Run the same command again later.", details)
+            return []
         self._stat("failed")
         logger.error("Gave up on %(url)s: HTTP %(status)s, codes %(codes)s: %(message)s", details)
         return []
@@ -268,11 +307,13 @@ class TwitterErrorMiddleware:
         if retry is not None:
             return [retry]
         if request.meta.get("twitter_endpoint") == self.profile_endpoint:
-            self._fatal("twitter_unavailable",
-                        "Twitter's profile answer for @%(handle)s is unreadable even after "
-                        "retries (%(error)s): nothing can be imported now. Run the same command "
-                        "again later.",
-                        {"handle": getattr(self.crawler.spider, "handle", "?"), "error": error})
+            self._account_failed(
+                "unavailable", "twitter_unavailable",
+                "Twitter's profile answer for @%(handle)s is unreadable even after "
+                "retries (%(error)s): nothing can be imported now. Run the same command "
+                "again later.",
+                {"handle": self._handle(request), "error": error})
+            return []
         logger.error("Gave up on %(url)s: the body is not valid JSON (%(error)s)",
                      {"url": request.url, "error": error})
         self._stat("malformed_gave_up")

@@ -1,6 +1,9 @@
-"""The ``twitter`` spider: plans the import of one account's world.
+"""The ``twitter`` spider: plans the import of an account's world (or of several accounts').
 
-``scrapy crawl twitter -a handle=NAME [-a parts=...] [-a limit=N] [-a following_tweets=N]``
+``scrapy crawl twitter -a handle=NAME [-a parts=...] [-a limit=N] [-a following_tweets=N]``;
+``-a handles=a,b,c`` or ``-a handles_file=PATH`` import several accounts in one crawl, each on
+its own (:mod:`twitter_crawler.spiders.accounts`): one that cannot be imported is skipped and
+named, and a timeline they share (an account several of them follow) is read once.
 
 The user comes first (its profile); its counts decide how followers and followings are read;
 then its own timeline and the timeline of everyone it follows. A list the store read in full
@@ -32,6 +35,7 @@ from scrapy.exceptions import CloseSpider
 from twitter_crawler.api import from_settings
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
 from twitter_crawler.items import Answer, ContactsPage, Edge, TimelineWatermark, ref
+from twitter_crawler.spiders.accounts import Accounts
 from twitter_crawler.spiders.arguments import parse_arguments
 from twitter_crawler.spiders.contacts import (
     PAGE_GROWTH,
@@ -69,6 +73,8 @@ def one_item_per_answer(callback: Callable[..., Iterator[Any]]) -> Callable[...,
         for out in callback(self, response, **kwargs):
             (requests if isinstance(out, Request) else items).append(out)
         if items:
+            if self.accounts.several:
+                self.accounts.mark(items)
             yield Answer(items)
         yield from requests
 
@@ -82,6 +88,8 @@ class TwitterSpider(Spider):
     contacts_strategy: str
     #: Full or newest-first reads of the lists (TWITTER_CONTACTS_FULL_REFRESH, the store's state).
     contacts: ContactsPlanner
+    #: The accounts imported and what became of each.
+    accounts: Accounts
 
     def __init__(
         self,
@@ -89,11 +97,14 @@ class TwitterSpider(Spider):
         parts: str | None = None,
         limit: str | None = None,
         following_tweets: str | None = None,
+        handles: str | None = None,
+        handles_file: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        args = parse_arguments(handle, parts, limit, following_tweets)
-        self.handle = args.handle
+        args = parse_arguments(handle, parts, limit, following_tweets, handles, handles_file)
+        self.handles = args.handles
+        self.handle = args.handle  # the first: with one handle, the one
         self.parts = args.parts
         self.limit = args.limit
         self.following_tweets = args.following_tweets
@@ -111,23 +122,36 @@ class TwitterSpider(Spider):
         spider.contacts_strategy = settings.get("TWITTER_CONTACTS_STRATEGY")
         spider.contacts = ContactsPlanner(settings.getfloat("TWITTER_CONTACTS_FULL_REFRESH"))
         crawler.signals.connect(spider.contacts.load, signal=contacts_loaded)
+        spider.accounts = Accounts(spider.handles, crawler)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        # Not dont_filter: on a JOBDIR resume the dupefilter knows it was done already.
-        yield self.api.user(self.handle, self.parse_user, self.user_failed)
+        self.accounts.started()
+        for handle in self.handles:
+            # Not dont_filter: on a JOBDIR resume the dupefilter knows it was done already.
+            request = self.api.user(handle, self.parse_user, self.user_failed)
+            request.meta["twitter_handle"] = handle
+            yield request
 
     def user_failed(self, failure: Failure) -> None:
-        """The account's profile could not be fetched at all: without it nothing can be imported."""
+        """An account's profile could not be fetched at all: without it nothing of that account
+        can be imported."""
         if isinstance(failure.value, (TwitterAPIError, MalformedPayload)):
             # An answer, not a transport failure: TwitterErrorMiddleware decides.
             failure.raiseException()
+        request = getattr(failure, "request", None)
+        handle = request.meta.get("twitter_handle", self.handle) if request else self.handle
+        error = failure.getErrorMessage() or (failure.type or Exception).__name__
+        if self.accounts.several:
+            self.accounts.skip(handle, "unavailable",
+                               f"Twitter could not be reached for its profile ({error}) even "
+                               "after retries; run the same command again later")
+            return
         logger.error(
             "Twitter could not be reached for @%(handle)s (%(error)s) even after retries: "
             "nothing can be imported now. Check TWITTER_API_URL and the network, then run the "
             "same command again.",
-            {"handle": self.handle,
-             "error": failure.getErrorMessage() or (failure.type or Exception).__name__},
+            {"handle": handle, "error": error},
         )
         raise CloseSpider("twitter_unavailable")
 
@@ -139,6 +163,7 @@ class TwitterSpider(Spider):
         account = self.api.parse_profile(response.body)
         account.isMe = True
         me = account.externalId
+        self.accounts.imported(response.meta.get("twitter_handle", self.handle), me)
         # Always imported: contacts and tweets need it as the endpoint of their edges.
         yield account
         strategies = self.api.contacts_strategies(
@@ -147,8 +172,9 @@ class TwitterSpider(Spider):
         )
         self.crawler.stats.set_value("twitter/spider/strategy/follower", strategies["follower"])
         self.crawler.stats.set_value("twitter/spider/strategy/following", strategies["following"])
-        self.crawler.stats.set_value("twitter/spider/known/followers", account.followersCount or 0)
-        self.crawler.stats.set_value("twitter/spider/known/following", account.followingCount or 0)
+        # Summed over the accounts of the crawl, for the progress line.
+        self.crawler.stats.inc_value("twitter/spider/known/followers", account.followersCount or 0)
+        self.crawler.stats.inc_value("twitter/spider/known/following", account.followingCount or 0)
 
         if "timeline" in self.parts and self.limit != 0:
             cap = self.api.timeline_cap
@@ -181,12 +207,12 @@ class TwitterSpider(Spider):
                 # Accounts wanted on this page (None: the API's full page).
                 "count": self.contacts.first_page(me, kind, count) if newest_first else None,
             }
-            self._log_refresh(walk, part)
+            self._log_refresh(walk, part, count)
             yield self.api.contacts(walk, self.parse_contacts)
 
     # -- followers and followings --------------------------------------------------------------
 
-    def _log_refresh(self, walk: dict[str, Any], part: str) -> None:
+    def _log_refresh(self, walk: dict[str, Any], part: str, count: int) -> None:
         """Says how a stored list is read, and counts it (``twitter/spider/refresh/<kind>``)."""
         kind, me = walk["kind"], walk["me"]
         last = self.contacts.last_full_read(me, kind)
@@ -196,20 +222,23 @@ class TwitterSpider(Spider):
         every = self.contacts.full_refresh_days
         if walk["newest_first"]:
             self.crawler.stats.set_value(f"twitter/spider/refresh/{kind}", "newest_first")
-            # What this walk expects to read, for the progress line.
-            self.crawler.stats.set_value(f"twitter/spider/known/{part}", walk["count"])
+            # What this walk expects to read, for the progress line, instead of the profile's
+            # count (summed over the accounts of the crawl).
+            self.crawler.stats.inc_value(f"twitter/spider/known/{part}", walk["count"] - count)
             logger.info(
                 "%(part)s of @%(handle)s: last read in full %(days).1f days ago; reading the "
                 "newest until known ones (a full read, which also sees unfollows, is due after "
                 "%(every)g days: TWITTER_CONTACTS_FULL_REFRESH)",
-                {"part": part.capitalize(), "handle": self.handle, "days": days, "every": every},
+                {"part": part.capitalize(), "handle": self.accounts.handle_of(me), "days": days,
+             "every": every},
             )
             return
         self.crawler.stats.set_value(f"twitter/spider/refresh/{kind}", "full")
         logger.info(
             "%(part)s of @%(handle)s: last read in full %(days).1f days ago; reading them in full "
             "(TWITTER_CONTACTS_FULL_REFRESH=%(every)g)",
-            {"part": part.capitalize(), "handle": self.handle, "days": days, "every": every},
+            {"part": part.capitalize(), "handle": self.accounts.handle_of(me), "days": days,
+             "every": every},
         )
 
     def _take(self, walk: dict[str, Any], found: list[Any]) -> list[Any]:
@@ -249,7 +278,7 @@ class TwitterSpider(Spider):
         if walk["timelines"]:
             # The followings below the new ones were not read again: their timelines still are.
             for user_id in sorted(known - self._timelines_asked, key=lambda i: (len(i), i)):
-                yield self.timeline_request(walk["me"], user_id, self.following_tweets)
+                yield from self.following_timeline(walk["me"], user_id)
 
     def _contacts_page(
         self, walk: dict[str, Any], ids: list[str], page: UsersPage | IdsPage
@@ -272,7 +301,7 @@ class TwitterSpider(Spider):
                     yield self._contacts_page(walk, listed, page)
             elif walk["timelines"]:
                 for user in users:
-                    yield self.timeline_request(walk["me"], user.externalId, self.following_tweets)
+                    yield from self.following_timeline(walk["me"], user.externalId, user.handle)
             yield from self._next_page(walk, page, listed)
             return
         ids_page = self.api.parse_ids_page(response.body)
@@ -290,7 +319,7 @@ class TwitterSpider(Spider):
                 yield self._contacts_page(walk, ids, ids_page)
         elif walk["timelines"]:
             for user_id in ids:
-                yield self.timeline_request(walk["me"], user_id, self.following_tweets)
+                yield from self.following_timeline(walk["me"], user_id)
         yield from self._next_page(walk, ids_page, ids)
 
     @one_item_per_answer
@@ -307,9 +336,17 @@ class TwitterSpider(Spider):
             yield Edge(walk["kind"], me_ref, ref("Account", account.externalId))
         if walk["timelines"]:
             for account in accounts:
-                yield self.timeline_request(walk["me"], account.externalId, self.following_tweets)
+                yield from self.following_timeline(walk["me"], account.externalId, account.handle)
 
     # -- timelines -----------------------------------------------------------------------------
+
+    def following_timeline(self, me: str, user_id: str, handle: str | None = None) -> Iterator[Request]:
+        """The timeline of an account ``me`` follows, unless this crawl asked for it already
+        (several of its accounts follow it) or it is one of the crawl's accounts, whose own
+        walk reads more of it."""
+        if user_id in self._timelines_asked or self.accounts.is_handle(handle):
+            return
+        yield self.timeline_request(me, user_id, self.following_tweets)
 
     def timeline_request(self, me: str, user_id: str, wanted: int, *, own: bool = False) -> Request:
         """The first page of a timeline walk. ``WatermarkMiddleware`` adds the stored since_id."""
