@@ -7,13 +7,21 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.podserver.support import podserver
-from tests.support.servers import ServerProcess
+from tests.support.servers import PostgresServer, ServerProcess
 
 
 @pytest.fixture(scope="session")
 def pod_server() -> Iterator[ServerProcess]:
     """One Pod test server for the session; tests keep apart by owner (fresh keys each)."""
     with podserver() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (as an unprivileged user when the tests run as
+    root); tests keep apart by database. It must start: a test that needs it fails otherwise."""
+    with PostgresServer() as server:
         yield server
 
 

@@ -1,7 +1,8 @@
-"""Both stores behind one harness: the contract tests run once per store.
+"""The stores behind one harness: the contract tests run once per store.
 
 The Pod store talks to a real ``python -m pod_testserver`` process (one per session);
-each test gets its own owner (fresh keys), hence its own empty Pod database.
+each test gets its own owner (fresh keys), hence its own empty Pod database. The PostgreSQL
+store talks to a real PostgreSQL server (one per session); each test gets its own database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import ServerProcess
+from tests.support.servers import PostgresServer, ServerProcess
 from twitter_crawler.stores.base import Store
 
 DATA_TYPES = {"Account", "Tweet", "Photo", "Video", "Website"}
@@ -106,10 +107,46 @@ class PodHarness(Harness):
         return items, sorted(edges)
 
 
-@pytest.fixture(params=["sqlite", "pod"])
+class PostgresHarness(Harness):
+    kind = "postgres"
+
+    def __init__(self, server: PostgresServer, database: str) -> None:
+        self.server = server
+        self.url = server.create_database(database)
+
+    def store(self) -> Store:
+        from twitter_crawler.stores.postgres import PostgresStore
+
+        return PostgresStore(self.url)
+
+    def snapshot(self) -> tuple[dict[tuple[str, str], dict[str, Any]], list[tuple[Any, ...]]]:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            tables = {name for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+            if "items" not in tables:
+                return {}, []
+            items = {(kind, key): props for kind, key, props in
+                     conn.execute("SELECT type, key, properties FROM items")}
+            edges = [((st, sk), name, (tt, tk)) for st, sk, name, tt, tk in conn.execute(
+                'SELECT "sourceType", "sourceKey", name, "targetType", "targetKey" FROM edge_keys')]
+        return items, sorted(edges)
+
+
+def database_name(request: pytest.FixtureRequest) -> str:
+    """A database name of the test's own (PostgreSQL names are at most 63 bytes)."""
+    import hashlib
+
+    return "t_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:24]
+
+
+@pytest.fixture(params=["sqlite", "pod", "postgres"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     if request.param == "sqlite":
         return SQLiteHarness(tmp_path / "store" / "pod.sqlite3")
+    if request.param == "postgres":
+        return PostgresHarness(request.getfixturevalue("postgres_server"), database_name(request))
     return PodHarness(request.getfixturevalue("pod_server"))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.stores.conftest import Harness, PodHarness
+from tests.stores.conftest import Harness, PodHarness, PostgresHarness
 from twitter_crawler.items import Account, ContactsPage, Edge, Photo, Tweet, Website, ref, to_dict
 from twitter_crawler.stores.base import Batch, Store, StoreConfigError, StoreError, open_store
 
@@ -380,6 +380,10 @@ def test_describe_names_the_place_without_keys(harness: Harness, store: Store) -
         assert harness.server.url in text
         assert harness.owner_key not in text
         assert harness.database_key not in text
+    elif isinstance(harness, PostgresHarness):
+        assert f"127.0.0.1:{harness.server.port}/" in text
+        assert harness.server.password not in text
+        assert "s3cret" not in text
     else:
         assert str(harness.path.name) in text
 
@@ -532,7 +536,7 @@ def test_a_directory_is_not_a_store(tmp_path: Any) -> None:
     [
         "sqlite:///",
         "sqlite://relative.db",
-        "postgres://localhost/pod",
+        "mysql://localhost/pod",
         "pod.sqlite3",
         "",
     ],

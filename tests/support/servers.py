@@ -70,3 +70,159 @@ class ServerProcess:
         )
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (loopback)
             return json.load(resp)
+
+
+def postgres_binary(name: str) -> str:
+    """``initdb`` or ``postgres``: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
+    import glob
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    if not candidates:
+        raise RuntimeError(
+            f"PostgreSQL's {name} is not installed: apt-get install postgresql (.ci/run does)"
+        )
+    return candidates[-1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL server on 127.0.0.1: ``initdb`` into a temporary directory, then
+    ``postgres`` on a free port, with password (scram-sha-256) authentication over TCP.
+
+    PostgreSQL refuses to run as root: when the tests run as root, the server runs as the
+    ``postgres`` user (Debian's package creates it), else as ``nobody``, in a directory it owns.
+    """
+
+    user = "crawler"
+    #: Long enough to be masked by logmask, and with characters that need URL-encoding.
+    password = "s3cret-pg/pass@word"
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+        self.root = ""
+        self._run_as: dict[str, Any] = {}
+
+    def _account(self) -> dict[str, Any]:
+        if os.geteuid() != 0:
+            return {}
+        import pwd
+
+        for name in ("postgres", "nobody"):
+            try:
+                entry = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        raise RuntimeError("running as root and there is no postgres or nobody user to run PostgreSQL as")
+
+    def start(self) -> PostgresServer:
+        import tempfile
+        import time
+
+        self._run_as = self._account()
+        self.root = tempfile.mkdtemp(prefix="twitter-crawler-pg-")
+        os.chmod(self.root, 0o755)
+        data = Path(self.root) / "data"
+        pwfile = Path(self.root) / "pw"
+        pwfile.write_text(self.password + "\n")
+        if self._run_as:
+            os.chown(self.root, self._run_as["user"], self._run_as["group"])
+            os.chown(pwfile, self._run_as["user"], self._run_as["group"])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        subprocess.run(  # noqa: S603
+            [postgres_binary("initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
+             "--auth-host=scram-sha-256", "--auth-local=reject", "-E", "UTF8", "--no-sync"],
+            check=True, capture_output=True, text=True, env=env, cwd=self.root, **self._run_as,
+        )
+        pwfile.unlink()
+        for _attempt in range(5):
+            self.port = _free_port()
+            self.proc = subprocess.Popen(  # noqa: S603
+                [postgres_binary("postgres"), "-D", str(data), "-p", str(self.port),
+                 "-h", "127.0.0.1", "-k", self.root, "-c", "fsync=off",
+                 "-c", "max_connections=100", "-c", "deadlock_timeout=200ms"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                cwd=self.root, **self._run_as,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if self._ready():
+                    return self
+                time.sleep(0.1)
+            error = ""
+            if self.proc.poll() is not None:
+                assert self.proc.stderr is not None
+                error = self.proc.stderr.read()
+                if "could not bind" in error or "in use" in error:
+                    continue  # another process took the port in between: another one
+            self.stop()
+            raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {error[-2000:]}")
+        self.stop()
+        raise RuntimeError("PostgreSQL found no free port")
+
+    def _ready(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                pass
+        except OSError:
+            return False
+        try:
+            import psycopg
+
+            with psycopg.connect(self.url("postgres"), connect_timeout=2):
+                return True
+        except Exception:  # noqa: BLE001 (still starting)
+            return False
+
+    def url(self, database: str, *, password: str | None = None) -> str:
+        from urllib.parse import quote
+
+        secret = quote(self.password if password is None else password, safe="")
+        return f"postgresql://{self.user}:{secret}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its URL (with the password)."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        import shutil
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # a fast shutdown
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self.proc is not None and self.proc.stderr:
+            self.proc.stderr.close()
+        if self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -218,7 +218,21 @@ def api_url(value: Any) -> str:
 
 
 def pod_url(value: Any) -> str:
-    allowed = "must be sqlite:///path/to/file (the embedded store) or http(s)://host:port (a Pod)"
+    allowed = (
+        "must be sqlite:///path/to/file (the embedded store), "
+        "postgresql://user:password@host:port/database (a shared PostgreSQL store) "
+        "or http(s)://host:port (a Pod)"
+    )
+    if isinstance(value, str) and value.strip().startswith(("postgresql:", "postgres:")):
+        parts = urlsplit(value.strip())
+        try:
+            _ = parts.port  # raises ValueError on a malformed port
+        except ValueError:
+            raise ValueError(f"has a malformed port; {allowed}") from None
+        # Whether the server answers and lets us in is the store's to say when it connects.
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError(f"{allowed}: name the database")
+        return value.strip()
     if isinstance(value, str) and value.strip().startswith("sqlite:"):
         path = value.strip().removeprefix("sqlite:///")
         if not value.strip().startswith("sqlite:///") or not path:

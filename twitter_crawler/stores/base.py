@@ -140,6 +140,11 @@ def open_store(
                 f"POD_URL={url!r} names no file: use sqlite:///path/to/pod.sqlite3"
             )
         return SQLiteStore(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg is imported when the store opens: a missing extra is a StoreConfigError there.
+        from twitter_crawler.stores.postgres import PostgresStore
+
+        return PostgresStore(url)
     if url.startswith(("http://", "https://")):
         try:
             from twitter_crawler.stores.pod import PodStore
@@ -153,5 +158,6 @@ def open_store(
         )
     raise StoreConfigError(
         f"POD_URL={url!r} is not a store address: use sqlite:///path/to/pod.sqlite3 "
-        "for the embedded store or http(s)://host:port for a Pod"
+        "for the embedded store, postgresql://user:password@host:port/database for a shared "
+        "PostgreSQL store or http(s)://host:port for a Pod"
     )
