@@ -167,6 +167,53 @@ class PodTarget(StoreTarget):
         return snap
 
 
+class PostgresTarget(StoreTarget):
+    """A database of its own on the session's PostgreSQL server."""
+
+    kind = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def settings(self) -> dict[str, str]:
+        return {"POD_URL": self.url}
+
+    def _read(self, queries: Callable[[Any], Any]) -> Any:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            try:
+                return queries(conn)
+            except psycopg.errors.UndefinedTable:  # no crawl has created the tables yet
+                return None
+
+    def snapshot(self) -> Snapshot:
+        def read(conn: Any) -> Snapshot:
+            snap = Snapshot()
+            for kind, key, props, modified in conn.execute(
+                'SELECT type, key, properties, "dateModified" FROM items'
+            ):
+                item_key = key_of({"type": kind, "url": key, "externalId": key})
+                if item_key in snap.items:
+                    snap.twins.append(item_key)
+                snap.items[item_key] = {"type": kind, **props}
+                snap.modified[item_key] = modified
+            for st, sk, name, tt, tk in conn.execute(
+                'SELECT "sourceType", "sourceKey", name, "targetType", "targetKey" FROM edge_keys'
+            ):
+                snap.edges.append(("Edge", st, sk, name, tt, tk))
+            snap.watermarks = dict(conn.execute('SELECT "userId", "sinceId" FROM watermarks'))
+            return snap
+
+        return self._read(read) or Snapshot()
+
+    def tweet_count(self) -> int:
+        count = self._read(
+            lambda conn: conn.execute("SELECT count(*) FROM items WHERE type = 'Tweet'").fetchone()
+        )
+        return count[0] if count else 0
+
+
 # -- the crawl ------------------------------------------------------------------------------------
 
 

@@ -70,7 +70,7 @@ def contact_edges(target: StoreTarget, me: str, name: str) -> set[str]:
     return {e[5] for e in target.snapshot().edges if e[1:4] == ("Account", me, name)}
 
 
-@pytest.mark.parametrize("target", ["sqlite", "pod"], indirect=True)
+@pytest.mark.parametrize("target", ["sqlite", "pod", "postgres"], indirect=True)
 def test_an_unchanged_rerun_reads_one_small_page_per_list_and_costs_almost_nothing(
     start_emulator: Callable[..., ServerProcess], target: StoreTarget
 ) -> None:
@@ -115,7 +115,7 @@ def test_an_unchanged_rerun_reads_one_small_page_per_list_and_costs_almost_nothi
     assert again.modified == stored.modified, "items were rewritten"
 
 
-@pytest.mark.parametrize("target", ["sqlite", "pod"], indirect=True)
+@pytest.mark.parametrize("target", ["sqlite", "pod", "postgres"], indirect=True)
 def test_new_follows_come_in_newest_first_and_unfollows_go_at_the_full_refresh(
     start_emulator: Callable[..., ServerProcess], target: StoreTarget
 ) -> None:

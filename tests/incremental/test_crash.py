@@ -79,7 +79,7 @@ def kill_mid_walk(emulator: ServerProcess, target: StoreTarget, me: str, log: Pa
 @pytest.mark.parametrize(
     ("api", "target"),
     [pytest.param(V1, "sqlite", id="sqlite-v1.1"), pytest.param(V1, "pod", id="pod-v1.1"),
-     pytest.param(V2, "sqlite", id="sqlite-v2")],
+     pytest.param(V1, "postgres", id="postgres-v1.1"), pytest.param(V2, "sqlite", id="sqlite-v2")],
     indirect=["target"],
 )
 def test_kill_mid_timeline_then_rerun_imports_the_rest(

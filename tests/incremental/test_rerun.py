@@ -82,7 +82,7 @@ def test_unchanged_rerun_makes_one_timeline_request_per_account_and_writes_nothi
 @pytest.mark.parametrize(
     ("target", "api", "strategy"),
     [pytest.param(store, V1, strategy, id=f"{store}-v1.1-{strategy}")
-     for store in ("sqlite", "pod") for strategy in ("list", "ids")]
+     for store in ("sqlite", "pod", "postgres") for strategy in ("list", "ids")]
     # v2 has one way to read contacts (full users, 1,000 a page): no strategy to vary. Into
     # SQLite only: how a store updates in place does not depend on the API version, and the
     # unchanged rerun above already writes v2's items into the Pod.
