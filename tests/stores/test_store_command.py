@@ -1,4 +1,4 @@
-"""The embedded store's read helpers and ``scrapy store``."""
+"""The read helpers of the embedded and the PostgreSQL stores, and ``scrapy store`` on both."""
 
 from __future__ import annotations
 
@@ -8,17 +8,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.stores.conftest import database_name
 from tests.stores.test_store_contract import ME, account, edge, following, tweet
 from tests.support.servers import ROOT
 from twitter_crawler.items import Photo, to_dict
-from twitter_crawler.stores.base import Batch
+from twitter_crawler.stores.base import Batch, open_store
+from twitter_crawler.stores.postgres import PostgresStore
 from twitter_crawler.stores.sqlite import SQLiteStore
 
 
-@pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    path = tmp_path / "pod.sqlite3"
-    store = SQLiteStore(path)
+def reader(url: str) -> SQLiteStore | PostgresStore:
+    if url.startswith("sqlite:///"):
+        return SQLiteStore(url[len("sqlite:///"):], readonly=True)
+    return PostgresStore(url, readonly=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_path(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The POD_URL of a store holding a few items (named so for the SQLite store's sake)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'pod.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(database_name(request))
+    store = open_store(url)
     store.open()
     store.write(
         Batch(
@@ -46,11 +58,11 @@ def store_path(tmp_path: Path) -> Path:
         )
     )
     store.close()
-    return path
+    return url
 
 
-def test_read_helpers(store_path: Path) -> None:
-    store = SQLiteStore(store_path, readonly=True)
+def test_read_helpers(store_path: str) -> None:
+    store = reader(store_path)
     store.open()
     try:
         assert store.counts() == {"Account": 2, "Photo": 1, "Tweet": 3}
@@ -91,8 +103,8 @@ def scrapy_store(*args: str, pod_url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_scrapy_store_counts(store_path: Path) -> None:
-    result = scrapy_store("counts", pod_url=f"sqlite:///{store_path}")
+def test_scrapy_store_counts(store_path: str) -> None:
+    result = scrapy_store("counts", pod_url=store_path)
     assert result.returncode == 0, result.stderr
     lines = [line.split() for line in result.stdout.splitlines()]
     assert ["Account", "2"] in lines
@@ -101,38 +113,38 @@ def test_scrapy_store_counts(store_path: Path) -> None:
     assert "Timelines with a since_id watermark: 1" in result.stdout
 
 
-def test_scrapy_store_tweets(store_path: Path) -> None:
-    result = scrapy_store("tweets", "alice", "--limit", "5", pod_url=f"sqlite:///{store_path}")
+def test_scrapy_store_tweets(store_path: str) -> None:
+    result = scrapy_store("tweets", "alice", "--limit", "5", pod_url=store_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "@Alice (Alice L.): 2 tweets in the store"
     assert lines[1].split() == ["2021-02-03", "04:05", "reply", "second", "line"]
     assert lines[2].split() == ["2020-01-01", "10:00", "tweet", "first"]
-    limited = scrapy_store("tweets", "alice", "--limit", "1", pod_url=f"sqlite:///{store_path}")
+    limited = scrapy_store("tweets", "alice", "--limit", "1", pod_url=store_path)
     assert "the newest 1 shown" in limited.stdout
 
 
-def test_scrapy_store_show(store_path: Path) -> None:
-    result = scrapy_store("show", "1000", pod_url=f"sqlite:///{store_path}")
+def test_scrapy_store_show(store_path: str) -> None:
+    result = scrapy_store("show", "1000", pod_url=store_path)
     assert result.returncode == 0, result.stderr
     assert "Tweet 1000  (Pod id tw-tweet-1000)" in result.stdout
     assert "author → 1" in result.stdout
     assert "@Alice (Alice L.)" in result.stdout
-    shown = scrapy_store("show", "2", pod_url=f"sqlite:///{store_path}")
+    shown = scrapy_store("show", "2", pod_url=store_path)
     assert "← pointed at by author 2, following 1" in shown.stdout
 
 
 @pytest.mark.parametrize(
     ("args", "pod_url", "message"),
     [
-        (["counts"], "http://127.0.0.1:3030", "embedded store only"),
+        (["counts"], "http://127.0.0.1:3030", "is a Pod"),
         (["counts"], "sqlite:///{tmp}/missing.sqlite3", "no store at"),
-        (["tweets", "nobody"], "sqlite:///{store}", "no account @nobody"),
-        (["show", "424242"], "sqlite:///{store}", "no item"),
+        (["tweets", "nobody"], "{store}", "no account @nobody"),
+        (["show", "424242"], "{store}", "no item"),
     ],
 )
 def test_scrapy_store_failures(
-    store_path: Path, tmp_path: Path, args: list[str], pod_url: str, message: str
+    store_path: str, tmp_path: Path, args: list[str], pod_url: str, message: str
 ) -> None:
     url = pod_url.format(tmp=tmp_path, store=store_path)
     result = scrapy_store(*args, pod_url=url)
@@ -141,8 +153,8 @@ def test_scrapy_store_failures(
     assert not (tmp_path / "missing.sqlite3").exists()
 
 
-def test_scrapy_store_usage(store_path: Path) -> None:
-    result = scrapy_store("frobnicate", pod_url=f"sqlite:///{store_path}")
+def test_scrapy_store_usage(store_path: str) -> None:
+    result = scrapy_store("frobnicate", pod_url=store_path)
     assert result.returncode == 2
     assert "counts, tweets, show" in result.stderr
 
@@ -153,5 +165,46 @@ def test_scrapy_store_bad_pod_url_is_a_bad_setting(pod_url: str) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         f"scrapy store: bad setting: POD_URL={pod_url!r}: must be sqlite:///path/to/file "
-        "(the embedded store) or http(s)://host:port (a Pod)\n"
+        "(the embedded store), postgresql://user:password@host:port/database (a shared "
+        "PostgreSQL store) or http(s)://host:port (a Pod)\n"
     )
+
+
+def test_a_readonly_postgres_store_never_writes(postgres_server) -> None:
+    from twitter_crawler.stores.base import StoreConfigError, StoreError
+
+    url = postgres_server.create_database("t_readonly_empty")
+    with pytest.raises(StoreConfigError, match="holds no store"):
+        reader(url).open()
+    store = PostgresStore(url)
+    store.open()
+    store.close()
+    readonly = reader(url)
+    readonly.open()
+    try:
+        with pytest.raises(StoreError, match="read-only"):
+            readonly.write(Batch(items=[ME]))
+        assert readonly.counts() == {}
+    finally:
+        readonly.close()
+
+
+def test_scrapy_store_on_postgres_names_it_without_the_password(postgres_server) -> None:
+    url = postgres_server.create_database("t_store_command_pw")
+    store = PostgresStore(url)
+    store.open()
+    store.write(Batch(items=[ME, account("2", handle="two")], edges=following("2")))
+    store.close()
+    result = scrapy_store("counts", pod_url=url)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first == f"PostgreSQL store postgresql://crawler@127.0.0.1:{postgres_server.port}/t_store_command_pw"
+    assert ["Account", "2"] in [line.split() for line in result.stdout.splitlines()]
+    wrong = scrapy_store("counts", pod_url=postgres_server.url("t_store_command_pw", password="not-the-password"))
+    assert wrong.returncode == 1
+    assert wrong.stdout == ""
+    (line,) = wrong.stderr.splitlines()
+    assert line.startswith("scrapy store: PostgreSQL refused the connection to postgresql://crawler@127.0.0.1:")
+    assert "password authentication failed" in line
+    for output in (result.stdout, result.stderr, wrong.stdout, wrong.stderr):
+        assert postgres_server.password not in output and "not-the-password" not in output

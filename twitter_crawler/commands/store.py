@@ -1,4 +1,4 @@
-"""``scrapy store``: look inside the embedded store.
+"""``scrapy store``: look inside the embedded store or a PostgreSQL store.
 
 ::
 
@@ -8,8 +8,10 @@
 
 It reads the store named by ``POD_URL``, as ``scrapy crawl`` does (``-s POD_URL=sqlite:///...``,
 the environment or ``settings_local.py``), and never writes to it, so it can run while a crawl is
-writing. Only the embedded store is supported: a real Pod has its own tools. A ``POD_URL`` that
-is no store address at all is one line and exit status 2, as for ``scrapy crawl``.
+writing. The embedded store (``sqlite:///``) and the shared PostgreSQL store (``postgresql://``)
+are supported: a real Pod has its own tools. A ``POD_URL`` that is no store address at all is one
+line and exit status 2, as for ``scrapy crawl``; a store that cannot be read is one line and exit
+status 1.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from twitter_crawler.stores.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     import argparse
+
+    from twitter_crawler.stores.postgres import PostgresStore
+
+    ReadableStore = SQLiteStore | PostgresStore
 
 ACTIONS = ("counts", "tweets", "show")
 #: Targets listed per edge name by ``show``; the rest are counted.
@@ -75,11 +81,12 @@ class Command(ScrapyCommand):
         return "counts | tweets HANDLE [--limit N] | show EXTERNAL_ID"
 
     def short_desc(self) -> str:
-        return "Show what the embedded store holds (counts, an account's tweets, an item)"
+        return "Show what the store holds (counts, an account's tweets, an item)"
 
     def long_desc(self) -> str:
         return (
-            "Reads the embedded store named by POD_URL (sqlite:///path), without writing to it. "
+            "Reads the store named by POD_URL (sqlite:///path, or postgresql://...), without "
+            "writing to it. "
             "'counts' prints items per type and edges per name; 'tweets HANDLE' prints that "
             "account's tweets, newest first; 'show EXTERNAL_ID' prints the items with that "
             "externalId (or Website url), their properties and edges."
@@ -121,15 +128,9 @@ class Command(ScrapyCommand):
         if opts.limit < 0:
             raise UsageError("--limit must be 0 (all) or more")
 
-        url = str(self.settings.get("POD_URL") or "")
-        if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
-            kind = "a Pod" if url.startswith(("http://", "https://")) else "not a store address"
-            self._fail(
-                f"scrapy store reads the embedded store only (POD_URL=sqlite:///path); "
-                f"POD_URL={url.split('?', maxsplit=1)[0]!r} is {kind}"
-            )
+        store = self._store(str(self.settings.get("POD_URL") or ""))
+        if store is None:
             return
-        store = SQLiteStore(url[len("sqlite:///") :], readonly=True)
         try:
             store.open()
         except (StoreConfigError, StoreError) as exc:
@@ -150,6 +151,21 @@ class Command(ScrapyCommand):
         finally:
             store.close()
 
+    def _store(self, url: str) -> ReadableStore | None:
+        """The store of ``url``, read-only (not opened yet); None when it is a Pod."""
+        if url.startswith(("postgresql://", "postgres://")):
+            from twitter_crawler.stores.postgres import PostgresStore
+
+            return PostgresStore(url, readonly=True)
+        if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+            return SQLiteStore(url[len("sqlite:///") :], readonly=True)
+        kind = "a Pod" if url.startswith(("http://", "https://")) else "not a store address"
+        self._fail(
+            "scrapy store reads the embedded store (POD_URL=sqlite:///path) or a PostgreSQL "
+            f"store (postgresql://...); POD_URL={url.split('?', maxsplit=1)[0]!r} is {kind}"
+        )
+        return None
+
     def _fail(self, message: str) -> None:
         print(f"scrapy store: {message}", file=sys.stderr)
         self.exitcode = 1
@@ -166,13 +182,13 @@ class Command(ScrapyCommand):
             print(f"  {name:<{width}}  {_number(count):>{digits}}")
         print(f"  {'total':<{width}}  {_number(sum(counts.values())):>{digits}}")
 
-    def _counts(self, store: SQLiteStore) -> None:
+    def _counts(self, store: ReadableStore) -> None:
         print(store.describe())
         self._table("Items", store.counts())
         self._table("Edges", store.edge_counts())
         print(f"Timelines with a since_id watermark: {_number(len(store.watermarks()))}")
 
-    def _tweets(self, store: SQLiteStore, handle: str, limit: int | None) -> None:
+    def _tweets(self, store: ReadableStore, handle: str, limit: int | None) -> None:
         account = store.account(handle)
         if account is None:
             self._fail(f"no account @{handle.lstrip('@')} in {store.describe()}")
@@ -192,7 +208,7 @@ class Command(ScrapyCommand):
             head = f"{_date(tweet.get('postDate'))}  {tweet.get('tweetType') or '-':<7}  "
             print(head + _one_line(tweet.get("message"), max(width - len(head), 20)))
 
-    def _show(self, store: SQLiteStore, key: str) -> None:
+    def _show(self, store: ReadableStore, key: str) -> None:
         found = store.find(key)
         if not found:
             self._fail(f"no item with externalId (or url) {key!r} in {store.describe()}")
