@@ -34,6 +34,9 @@ How it maps the crawl onto a Pod that has no upsert and no uniqueness but the it
 * **Files.** The bytes of a File go up with pymemri's ``upload_file`` (keyed by their sha256;
   the Pod answers 409 for bytes it has, which is fine); the File item and its edges travel in
   the batches like any other item.
+* **One writer.** The edge index is this process's: a second crawl into the same Pod is refused
+  while one writes, by a lease item in the Pod (:mod:`.podlease`) that a crashed crawl cannot
+  keep.
 * **Bookkeeping** lives in the Pod too, so a rerun against the same Pod is incremental:
   ``TwitterTimelineWatermark`` items (``userId``, ``sinceId``; id ``tw-wm-<userId>``) and
   ``TwitterContactsPage`` items (one per page of an unfinished followers/followings walk:
@@ -71,6 +74,7 @@ from twitter_crawler.stores.base import (
     WriteResult,
 )
 from twitter_crawler.stores.podhttp import TimeoutSession, pluginauth_secrets, socket_options_kept
+from twitter_crawler.stores.podlease import WriterLease
 from twitter_crawler.stores.podlog import PodAPI, PodClient, PodError, SchemaMeta
 from twitter_crawler.stores.podplan import (
     Edges,
@@ -133,6 +137,8 @@ class PodStore(Store):
         self._masking = False
         # source id -> {(edge name, target id): [ids of the edges' own items]}
         self._edges: OrderedDict[str, dict[tuple[str, str], list[str]]] = OrderedDict()
+        # The index above is this process's: one writer per Pod (see podlease).
+        self._lease = WriterLease(self.describe(), self._api, self._call, self._lock)
 
     def describe(self) -> str:
         return f"Memri Pod at {self.url}"
@@ -239,6 +245,7 @@ class PodStore(Store):
                     client.registered_classes[name] = cls
                 self._client = client
                 self._declare_schema()
+                self._lease.acquire()
             except BaseException:
                 self._client = None
                 session.close()
@@ -297,6 +304,8 @@ class PodStore(Store):
             self._call("declaring the schema", api.bulk, create_items=missing)
 
     def close(self) -> None:
+        if self._client is not None:
+            self._lease.release()
         with self._lock:
             client, self._client = self._client, None
             self._edges.clear()
@@ -458,6 +467,7 @@ class PodStore(Store):
     def write(self, batch: Batch) -> WriteResult:
         with self._lock:
             api = self._api()
+            self._lease.check()
             try:
                 records = read_batch(batch)
                 needs = lookups(records)

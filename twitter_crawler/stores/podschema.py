@@ -6,8 +6,8 @@
   :data:`~twitter_crawler.items.IsoDateTime` → ``DateTime``) and one ``list`` field per edge of
   :data:`~twitter_crawler.items.EDGES`. A property added to an item class reaches the Pod's schema
   and the store without another edit.
-* **Bookkeeping types.** ``TwitterTimelineWatermark``, ``TwitterContactsPage`` and
-  ``TwitterContactsRead`` hold the importer's state in the Pod (see :mod:`twitter_crawler.stores.pod`): they are the store's, not
+* **Bookkeeping types.** ``TwitterTimelineWatermark``, ``TwitterContactsPage``,
+  ``TwitterContactsRead`` and ``TwitterWriterLease`` hold the importer's state in the Pod (see :mod:`twitter_crawler.stores.pod`): they are the store's, not
   the item model's, declared here as dataclasses and built the same way.
 * **Properties as the Pod stores them.** :func:`pod_properties` turns an item's properties into
   the Pod's form (dates in milliseconds), checked by the pymemri type.
@@ -100,12 +100,25 @@ class TwitterContactsRead:
     dateRead: int  # milliseconds since the epoch
 
 
+@dataclasses.dataclass(slots=True)
+class TwitterWriterLease:
+    """The crawl that may write into this Pod, until ``expires`` (see :mod:`.podlease`)."""
+
+    holder: str  # a random id of the writing store
+    host: str  # hostname/boot id
+    pid: int
+    expires: int  # milliseconds since the epoch
+    released: bool
+
+
 DATA_TYPES: dict[str, type[Item]] = {
     cls.__name__: _pod_type(cls) for cls in get_args(items.DataItem)
 }
 STATE_TYPES: dict[str, type[Item]] = {
     cls.__name__: _pod_type(cls)
-    for cls in (TwitterTimelineWatermark, TwitterContactsPage, TwitterContactsRead)
+    for cls in (
+        TwitterTimelineWatermark, TwitterContactsPage, TwitterContactsRead, TwitterWriterLease
+    )
 }
 ALL_TYPES: dict[str, type[Item]] = {**DATA_TYPES, **STATE_TYPES}
 for _cls in DATA_TYPES.values():
