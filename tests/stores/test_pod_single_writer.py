@@ -28,8 +28,8 @@ from tests.support.crawl import run_crawl
 from tests.support.process import CrawlProcess
 from tests.support.servers import ROOT, ServerProcess
 from twitter_crawler.stores.base import Batch, StoreConfigError
-from twitter_crawler.stores.podlease import this_host
 from twitter_crawler.stores.pod import PodStore
+from twitter_crawler.stores.podlease import this_host
 
 BUSY = re.compile(
     r"Memri Pod at http://127\.0\.0\.1:\d+ is being written by another crawl \(process (\d+) on "
