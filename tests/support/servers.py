@@ -1,7 +1,9 @@
-"""Runs the project's servers (the API emulator, the Pod test server) as real processes.
+"""Runs the project's servers (the API emulator, the Pod test server) and PostgreSQL as real
+processes.
 
 Like Scrapy's own MockServer: the child binds port 0 on 127.0.0.1 and prints its address as the
-first line of its standard output; the parent reads it and kills the child on exit.
+first line of its standard output; the parent reads it and kills the child on exit. PostgreSQL
+(:class:`PostgresServer`) is initdb'ed into a temporary directory and started on a free port.
 """
 
 from __future__ import annotations
@@ -133,7 +135,9 @@ class PostgresServer:
         import time
 
         self._run_as = self._account()
-        self.root = tempfile.mkdtemp(prefix="twitter-crawler-pg-")
+        # Under /tmp when root: a TMPDIR inside root's home would not be reachable by postgres.
+        self.root = tempfile.mkdtemp(prefix="twitter-crawler-pg-",
+                                     dir="/tmp" if self._run_as else None)  # noqa: S108
         os.chmod(self.root, 0o755)
         data = Path(self.root) / "data"
         pwfile = Path(self.root) / "pw"

@@ -30,6 +30,15 @@ the importer's bookkeeping:
 Each :meth:`SQLiteStore.write` is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a batch is
 stored whole or not at all. The file is in WAL mode, so ``sqlite3 pod.sqlite3`` or ``scrapy store``
 can read it while a crawl writes.
+
+Several crawl processes on one machine may write into one file at once: ``BEGIN IMMEDIATE`` takes
+the write lock before the batch reads what it merges into (so no other writer changes those rows
+in between, and the next ``rowid`` is computed under the lock), a writer that finds the lock
+taken waits for it up to 30 seconds (the connection's busy timeout), and a batch that still gets
+``SQLITE_BUSY`` is a :class:`StoreError`, which the store pipeline retries with backoff
+(``POD_RETRY_TIMES``). Two processes creating a new file at once are serialized the same way
+(:meth:`SQLiteStore._create`). Across machines, use the PostgreSQL store (:mod:`.postgres`):
+SQLite's locks do not work on network file systems.
 """
 
 from __future__ import annotations
