@@ -115,6 +115,7 @@ class PostgresServer:
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self.root = ""
+        self.data = Path()
         self._run_as: dict[str, Any] = {}
 
     def _account(self) -> dict[str, Any]:
@@ -132,7 +133,6 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         import tempfile
-        import time
 
         self._run_as = self._account()
         # Under /tmp when root: a TMPDIR inside root's home would not be reachable by postgres.
@@ -147,36 +147,64 @@ class PostgresServer:
             os.chown(pwfile, self._run_as["user"], self._run_as["group"])
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        subprocess.run(  # noqa: S603
+        initdb = subprocess.run(  # noqa: S603
             [postgres_binary("initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
              "--auth-host=scram-sha-256", "--auth-local=reject", "-E", "UTF8", "--no-sync"],
-            check=True, capture_output=True, text=True, env=env, cwd=self.root, **self._run_as,
+            check=False, capture_output=True, text=True, env=env, cwd=self.root, **self._run_as,
         )
-        pwfile.unlink()
-        for _attempt in range(5):
-            self.port = _free_port()
-            self.proc = subprocess.Popen(  # noqa: S603
-                [postgres_binary("postgres"), "-D", str(data), "-p", str(self.port),
-                 "-h", "127.0.0.1", "-k", self.root, "-c", "fsync=off",
-                 "-c", "max_connections=100", "-c", "deadlock_timeout=200ms"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                cwd=self.root, **self._run_as,
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if self._ready():
-                    return self
-                time.sleep(0.1)
-            error = ""
-            if self.proc.poll() is not None:
-                assert self.proc.stderr is not None
-                error = self.proc.stderr.read()
-                if "could not bind" in error or "in use" in error:
-                    continue  # another process took the port in between: another one
+        if initdb.returncode != 0:
             self.stop()
-            raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {error[-2000:]}")
+            raise RuntimeError(f"initdb failed: {initdb.stderr[-2000:]}")
+        pwfile.unlink()
+        self.data = data
+        for _attempt in range(5):
+            if self._launch(_free_port()):
+                return self
         self.stop()
         raise RuntimeError("PostgreSQL found no free port")
+
+    def _launch(self, port: int) -> bool:
+        """Starts ``postgres`` on ``port``; False when another process took the port."""
+        import time
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        self.port = port
+        self.proc = subprocess.Popen(  # noqa: S603
+            [postgres_binary("postgres"), "-D", str(self.data), "-p", str(self.port),
+             "-h", "127.0.0.1", "-k", self.root, "-c", "fsync=off",
+             "-c", "max_connections=100", "-c", "deadlock_timeout=200ms"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+            cwd=self.root, **self._run_as,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if self._ready():
+                return True
+            time.sleep(0.1)
+        error = ""
+        if self.proc.poll() is not None:
+            assert self.proc.stderr is not None
+            error = self.proc.stderr.read()
+            if "could not bind" in error or "in use" in error:
+                return False
+        self.stop()
+        raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {error[-2000:]}")
+
+    def halt(self) -> None:
+        """Stops the server (a fast shutdown: connections are cut), keeping its data."""
+        import signal
+
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(30)
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+    def resume(self) -> None:
+        """Starts the halted server again, on the same port."""
+        if not self._launch(self.port):
+            raise RuntimeError(f"port {self.port} was taken while PostgreSQL was stopped")
 
     def _ready(self) -> bool:
         import socket

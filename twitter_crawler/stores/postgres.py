@@ -84,6 +84,8 @@ SCHEMA_VERSION = 1
 CONFLICT_RETRIES = 5
 #: Seconds to wait for the server when connecting.
 CONNECT_TIMEOUT = 10
+#: Longest a statement may run (or wait for another writer's locks), in milliseconds.
+STATEMENT_TIMEOUT_MS = 120_000
 #: Keys per ``= ANY(%s)`` look-up.
 _CHUNK = 5000
 #: One key serializes the creation of the tables by concurrent first crawls.
@@ -262,29 +264,43 @@ class PostgresStore(Store):
                 logmask.add_secrets(self._secret_values)
                 self._masking = True
             try:
-                conn = psycopg.connect(
-                    self._url,
-                    connect_timeout=CONNECT_TIMEOUT,
-                    application_name=APPLICATION,
-                    autocommit=True,
-                )
+                conn = self._connect(psycopg)
+                try:
+                    self._prepare(conn)
+                except BaseException:
+                    conn.close()
+                    raise
             except psycopg.Error as exc:
                 self._unmask()
-                raise self._connect_error(psycopg, exc) from None
-            try:
-                if self.readonly:
-                    # Every statement of this connection, in or out of a transaction.
-                    conn.execute("SET default_transaction_read_only = on")
-                self._prepare(conn)
-            except BaseException as exc:
-                conn.close()
+                raise StoreError(
+                    f"cannot open the store {self.url}: {self._message(exc)}"
+                ) from None
+            except BaseException:
                 self._unmask()
-                if isinstance(exc, psycopg.Error):
-                    raise StoreError(
-                        f"cannot open the store {self.url}: {self._message(exc)}"
-                    ) from None
                 raise
             self._conn = conn
+
+    def _connect(self, driver: Any) -> psycopg.Connection[Any]:
+        try:
+            conn: psycopg.Connection[Any] = driver.connect(
+                self._url,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name=APPLICATION,
+                autocommit=True,
+            )
+        except driver.Error as exc:
+            raise self._connect_error(driver, exc) from None
+        try:
+            # A statement stuck behind another writer's locks (or a server that stopped
+            # answering) ends as an error the pipeline retries, instead of blocking for ever.
+            conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            if self.readonly:
+                # Every statement of this connection, in or out of a transaction.
+                conn.execute("SET default_transaction_read_only = on")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _connect_error(self, psycopg: Any, exc: Exception) -> Exception:
         message = self._message(exc)
@@ -378,6 +394,10 @@ class PostgresStore(Store):
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None:
             raise StoreError(f"the store {self.url} is not open")
+        if self._conn.closed:
+            # The server restarted or the network dropped the connection: the pipeline retries
+            # the batch, and the retry connects again.
+            self._conn = self._connect(_import_psycopg())
         return self._conn
 
     # -- writing -------------------------------------------------------------------------------
