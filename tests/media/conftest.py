@@ -1,5 +1,5 @@
 """Fixtures of the media tests: a real emulator serving its media on a second port, the test Pod,
-and the store a crawl writes to, once per kind."""
+and the store a crawl writes to, once per kind (SQLite, the test Pod, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.media.support import PodTarget, SQLiteTarget, Target
+from tests.media.support import PodTarget, PostgresTarget, SQLiteTarget, Target
+from tests.stores.conftest import database_name
 from tests.support.servers import ServerProcess
 
 #: A small world with photos, GIFs, videos, shared ("meme") photos and default avatars.
@@ -16,10 +17,13 @@ WORLD = ("--handle", "alice", "--followers", "25", "--followings", "12", "--twee
          "--following-tweets", "5", "--quotas", "off")
 
 
-@pytest.fixture(params=["sqlite", "pod"])
+@pytest.fixture(params=["sqlite", "pod", "postgres"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     if request.param == "sqlite":
         return SQLiteTarget(tmp_path / "pod.sqlite3")
+    if request.param == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        return PostgresTarget(server.create_database(database_name(request)))
     return PodTarget(request.getfixturevalue("pod_server"))
 
 

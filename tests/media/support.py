@@ -157,5 +157,31 @@ class PodTarget(Target):
             return resp.read()
 
 
+class PostgresTarget(Target):
+    """A database of its own on the session's PostgreSQL server; file bytes in its table."""
+
+    kind = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def settings(self) -> dict[str, str]:
+        return {"POD_URL": self.url}
+
+    def read(self) -> Stored:
+        import psycopg
+
+        out = Stored()
+        with psycopg.connect(self.url) as conn:
+            for kind, key, props in conn.execute("SELECT type, key, properties FROM items"):
+                out.items[(kind, key)] = props
+            out.edges = [((st, sk), name, (tt, tk)) for st, sk, name, tt, tk in conn.execute(
+                'SELECT "sourceType", "sourceKey", name, "targetType", "targetKey" FROM edge_keys')]
+            for sha, size, data in conn.execute("SELECT sha256, size, data FROM files"):
+                assert size == len(data)
+                out.blobs[sha] = bytes(data)
+        return out
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
