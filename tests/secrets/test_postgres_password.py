@@ -79,3 +79,27 @@ def test_an_unreachable_postgres_is_one_line_and_a_non_zero_exit(
     assert "Traceback" not in result.log
     assert "'finish_reason': 'pod_unavailable'" in result.log
     assert_hidden(WRONG, [result.stdout, result.stderr], [])
+
+
+def test_log_records_are_masked_while_the_store_is_open(
+    postgres_server: PostgresServer, caplog
+) -> None:
+    import logging
+
+    from twitter_crawler.stores.postgres import PostgresStore
+
+    url = postgres_server.create_database("t_secret_mask")
+    store = PostgresStore(url)
+    logger = logging.getLogger("some.library")
+    store.open()
+    try:
+        with caplog.at_level(logging.INFO):
+            logger.info("connecting to %s", url)
+            logger.info("password is %s", postgres_server.password)
+        messages = [r.getMessage() for r in caplog.records if r.name == "some.library"]
+        assert len(messages) == 2
+        assert_hidden(postgres_server.password, messages, [])
+        assert "***" in messages[1]
+        assert repr(store) == f"<PostgresStore postgresql://crawler@127.0.0.1:{postgres_server.port}/t_secret_mask>"
+    finally:
+        store.close()
