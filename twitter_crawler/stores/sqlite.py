@@ -222,7 +222,10 @@ class SQLiteStore(Store):
                 return
             try:
                 conn.execute("PRAGMA optimize")
-                # Fold the WAL back into the main file, so the store is one file at rest.
+                # Fold the WAL back into the main file, so the store is one file at rest. Not
+                # waiting long for it: while other crawls write into the file the checkpoint
+                # cannot finish, and the last one to close folds it in.
+                conn.execute("PRAGMA busy_timeout = 1000")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:
                 pass
