@@ -344,6 +344,9 @@ def test_a_url_with_credentials_is_not_shown() -> None:
     with pytest.raises(BadSetting) as raised:
         check_value("POD_URL", "ftp://me:pw@pod.example")
     assert "pw" not in str(raised.value) and "POD_URL (value not shown" in str(raised.value)
+    with pytest.raises(BadSetting) as raised:
+        check_value("POD_URL", "postgresql://db.example:x/pod?password=hunter2secret")
+    assert "hunter2" not in str(raised.value) and "POD_URL (value not shown" in str(raised.value)
 
 
 def test_a_long_value_is_cut_short() -> None:

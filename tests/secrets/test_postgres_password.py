@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.incremental.support import error_lines
 from tests.secrets.test_no_secret_leaks import found_in
 from tests.support.crawl import run_crawl
@@ -103,3 +105,20 @@ def test_log_records_are_masked_while_the_store_is_open(
         assert repr(store) == f"<PostgresStore postgresql://crawler@127.0.0.1:{postgres_server.port}/t_secret_mask>"
     finally:
         store.close()
+
+
+def test_a_password_given_as_a_parameter_is_a_secret_too(postgres_server: PostgresServer) -> None:
+    from twitter_crawler.stores.base import StoreConfigError
+    from twitter_crawler.stores.postgres import PostgresStore
+
+    postgres_server.create_database("t_secret_param")
+    url = f"postgresql://crawler@127.0.0.1:{postgres_server.port}/t_secret_param?password={WRONG.replace('/', '%2F').replace('+', '%2B').replace('=', '%3D')}"
+    store = PostgresStore(url)
+    assert WRONG not in store.describe() and "password" not in store.describe()
+    with pytest.raises(StoreConfigError, match="password authentication failed") as refused:
+        store.open()
+    assert_hidden(WRONG, [str(refused.value)], [])
+    good = url.split("?")[0] + "?password=" + postgres_server.url("x").split(":")[2].split("@")[0]
+    store = PostgresStore(good)
+    store.open()
+    store.close()

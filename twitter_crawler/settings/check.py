@@ -64,7 +64,7 @@ def _shown(name: str, value: Any) -> str:
     if name in SECRET_SETTINGS:
         return " (value not shown: it is a secret)"
     text = repr(value)
-    if isinstance(value, str) and "@" in value and "://" in value:
+    if isinstance(value, str) and "://" in value and ("@" in value or "password=" in value):
         # A URL with user:password@ in it: the password is a secret even in a public setting.
         return " (value not shown: it holds credentials)"
     if len(text) > _SHOWN:

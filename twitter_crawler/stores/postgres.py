@@ -46,7 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from twitter_crawler import logmask
 from twitter_crawler.stores.base import (
@@ -212,10 +212,14 @@ class PostgresStore(Store):
         self.readonly = readonly
         parts = urlsplit(url)
         password = unquote(parts.password or "")
+        # libpq also takes it as a parameter: ...?password=...
+        in_query = [v for k, v in parse_qsl(parts.query) if k == "password"]
         # The password, and the URL's part that holds it, which is long enough to be masked
         # even when the password is not (logmask leaves values under 8 characters alone).
         self._secret_values = tuple(
-            value for value in (password, parts.netloc if password else "") if value
+            value
+            for value in (password, parts.netloc if password else "", *in_query, parts.query)
+            if value
         )
         self._secrets = logmask.Secrets(self._secret_values)
         self._masking = False
