@@ -29,8 +29,10 @@ TWITTER_ACCESS_SECRET = ""  # SECRET: the user's access token secret
 
 # -- Store ----------------------------------------------------------------------------------
 
-# Where items go: the embedded store (one SQLite file) or a Memri Pod, http(s)://host:port
-# (needs the pod extra: pip install -e '.[pod]').
+# Where items go: the embedded store (one SQLite file), a PostgreSQL database that crawls on
+# several machines share, postgresql://user:PASSWORD@host:port/database (needs the postgres
+# extra: pip install -e '.[postgres]'; the password in it is a SECRET: keep this file private),
+# or a Memri Pod, http(s)://host:port (needs the pod extra: pip install -e '.[pod]').
 POD_URL = "sqlite:///pod.sqlite3"
 
 # A Pod's keys, needed when POD_URL is http(s)://: 64 hexadecimal characters each.
