@@ -7,7 +7,8 @@ parameters such as ``?sslmode=require`` are passed on) writes here, with psycopg
 
 ``items``
     ``rowid`` (identity), ``id`` (the Pod id, see :mod:`.ids`, derived from the key), ``type``,
-    ``key`` (unique per type), ``properties`` (``jsonb``), ``dateCreated``, ``dateModified`` (milliseconds).
+    ``key`` (unique per type), ``properties`` (``jsonb``), ``dateCreated``, ``dateModified``
+    (milliseconds).
 ``edges``
     ``source``, ``name``, ``target`` (``items.rowid``), ``dateCreated``; primary key
     ``(source, name, target)``. The view ``edge_keys`` shows them with types and keys.
@@ -401,7 +402,13 @@ class PostgresStore(Store):
         if self._conn.closed:
             # The server restarted or the network dropped the connection: the pipeline retries
             # the batch, and the retry connects again.
-            self._conn = self._connect(_import_psycopg())
+            psycopg = _import_psycopg()
+            try:
+                self._conn = self._connect(psycopg)
+            except (StoreConfigError, psycopg.Error) as exc:
+                # Mid-crawl, even a refused password is worth the pipeline's retries.
+                message = str(exc) if isinstance(exc, StoreConfigError) else self._message(exc)
+                raise StoreError(f"cannot connect again to {self.url}: {message}") from None
         return self._conn
 
     # -- writing -------------------------------------------------------------------------------
