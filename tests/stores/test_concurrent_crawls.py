@@ -34,6 +34,7 @@ from tests.incremental.support import (
     error_lines,
 )
 from tests.stores.conftest import database_name
+from tests.support.apiversion import V2
 from tests.support.crawl import merged, run_crawl
 from tests.support.process import CrawlProcess
 from tests.support.servers import ServerProcess
@@ -42,7 +43,8 @@ WORLD = ["--followers", "40", "--followings", "8", "--tweets", "120", "--followi
          "--protected-followings", "0", "--suspended-followings", "0", "--quotas", "off",
          "--seed", "18"]
 #: Small batches and a slow emulator: the three crawls' writes interleave, batch by batch.
-SETTINGS = {"POD_BATCH_SIZE": "20", "POD_BATCH_SECONDS": "0.1", "TWITTER_PROGRESS_INTERVAL": "0"}
+SETTINGS = {"POD_BATCH_SIZE": "20", "POD_BATCH_SECONDS": "0.1", "TWITTER_PROGRESS_INTERVAL": "0",
+            **V2.settings}
 #: The parts of the crawls of overlapping accounts (see above).
 PARTS = "user,followers,following,timeline"
 
@@ -60,13 +62,13 @@ def truth_of(emulator: ServerProcess, handles: list[str], parts: str = "") -> di
     items = []
     for handle in handles:
         items += emulator.get_json(
-            f"/_emulator/truth?handle={handle}&following_tweets=5&parts={parts}")["items"]
+            f"/_emulator/truth?handle={handle}&following_tweets=5&parts={parts}&api=2")["items"]
     return merged(items)
 
 
 def followed_handles(emulator: ServerProcess, handle: str, count: int) -> list[str]:
     """Handles of accounts ``handle`` follows (with their own followers and followings)."""
-    truth = emulator.get_json(f"/_emulator/truth?handle={handle}")["items"]
+    truth = emulator.get_json(f"/_emulator/truth?handle={handle}&api=2")["items"]
     followed = {i["target"]["externalId"] for i in truth
                 if i["type"] == "Edge" and i["name"] == "following"}
     handles = sorted(i["handle"] for i in truth
@@ -139,7 +141,8 @@ def test_three_crawls_of_overlapping_accounts_at_once(
 def test_a_crawl_killed_among_three_then_rerun(
     start_emulator: Callable[..., ServerProcess], shared: StoreTarget
 ) -> None:
-    # The main account's timeline is 4 pages long, each answer slow: it can be killed mid-walk.
+    # The main account's timeline is 8 pages long (v2: 100 a page), each answer slow: it can be
+    # killed mid-walk.
     emulator = start_emulator(*WORLD, "--tweets", "800", "--latency", "0.2")
     me = emulator.get_json("/_emulator/world")["user_id"]
     handles = ["alice", *followed_handles(emulator, "alice", 2)]

@@ -24,6 +24,7 @@ from tests.incremental.support import (
     truth,
 )
 from tests.stores.conftest import PodHarness
+from tests.support.apiversion import V2
 from tests.support.crawl import run_crawl
 from tests.support.process import CrawlProcess
 from tests.support.servers import ROOT, ServerProcess
@@ -123,14 +124,15 @@ def test_a_second_crawl_into_a_pod_is_refused_and_the_first_completes(
 ) -> None:
     # Timelines under a tight quota: the first crawl parks for its windows, a while.
     emulator = start_emulator("--followers", "40", "--followings", "8", "--tweets", "300",
-                              "--following-tweets", "6", "--quota", "statuses/user_timeline=4",
+                              "--following-tweets", "6", "--quota", "users/tweets=4",
                               "--window", "6", "--seed", "21")
     target = PodTarget(pod_server)
-    first = CrawlProcess(emulator.url, "alice", settings=target.settings())
+    settings = {**target.settings(), **V2.settings}
+    first = CrawlProcess(emulator.url, "alice", settings=settings)
     try:
         first.wait_for(lambda: any(not i["released"] for i in target.dump()["items"]
                                    if i["type"] == "TwitterWriterLease"), timeout=60)
-        second = run_crawl(emulator.url, "alice", settings=target.settings(), env={})
+        second = run_crawl(emulator.url, "alice", settings=settings, env={})
         assert second.returncode == 1, second.log[-3000:]
         (line,) = error_lines(second.log)
         assert "Cannot use the store: " in line and BUSY.search(line), line
@@ -142,4 +144,4 @@ def test_a_second_crawl_into_a_pod_is_refused_and_the_first_completes(
     finally:
         first.close()
     assert error_lines(first.log) == []
-    assert_equals_truth(target.snapshot(), truth(emulator), me_id(emulator))
+    assert_equals_truth(target.snapshot(), truth(emulator, V2), me_id(emulator))
