@@ -144,10 +144,23 @@ class Edge:
     type: str = field(default="Edge", init=False)
 
 
+#: Prefix of the watermark of a walk that reads only an account's newest tweets (a followed
+#: account's ``following_tweets``): it says nothing of the older ones, so the walk of that
+#: account's whole timeline (its own import, another day) never starts from it.
+RECENT = "recent:"
+
+
+def watermark_key(user_id: str, *, whole: bool) -> str:
+    """The watermark a timeline walk of ``user_id`` stores: ``whole`` for the account's own
+    timeline (everything the API serves), else its newest tweets only."""
+    return user_id if whole else RECENT + user_id
+
+
 @dataclass(slots=True)
 class TimelineWatermark:
-    """A timeline walk of ``userId`` is complete: the next run asks only for tweets newer than
-    ``sinceId``."""
+    """A timeline walk is complete: the next run asks only for tweets newer than ``sinceId``.
+    ``userId`` is the account's id for a walk of its whole timeline, ``recent:<id>`` for a walk
+    of its newest tweets only (:func:`watermark_key`)."""
 
     userId: str
     sinceId: str

@@ -267,7 +267,7 @@ def test_timeline_count_reply_and_accounts(jack_page):
     assert jack.avatarUrl == (
         "https://pbs.twimg.com/profile_images/668328458519384064/FSAIjKRl_normal.jpg"
     )
-    assert accounts["20733972"].isMe is False  # a full author who is not me
+    assert accounts["20733972"].isMe is None  # a full author who is not me
 
 
 def test_timeline_count_source_variants(jack_page):
@@ -434,7 +434,7 @@ KESUKE = {
 def test_users_show():
     account = parse_user(payload("get_user"), me_id="718443")
     assert to_dict(account) == KESUKE  # url null → absent; embedded status not imported
-    assert parse_user(payload("get_user"), me_id="12").isMe is False
+    assert parse_user(payload("get_user"), me_id="12").isMe is None
 
 
 def test_users_lookup():
@@ -484,7 +484,7 @@ def test_followers_pages():
     assert last.previous_cursor == "-1516840684967804231"
     assert sum(u.verified for u in last.users) == 6
     assert sum(u.protected for u in last.users) == 4
-    assert all(u.isMe is False for u in last.users)
+    assert all(u.isMe is None for u in last.users)
     jeremy = last.users[-1]
     assert (jeremy.externalId, jeremy.handle, jeremy.url) == (
         "372018022",

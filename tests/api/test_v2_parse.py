@@ -75,7 +75,7 @@ def test_recorded_user_by_username() -> None:
     assert to_dict(account) == {"type": "Account", "externalId": "783214", "service": "twitter",
                                 "handle": "Twitter", "displayName": "Twitter"}
     assert parse_user_response(payload, me_id="783214").isMe is True
-    assert parse_user_response(payload, me_id="12").isMe is False
+    assert parse_user_response(payload, me_id="12").isMe is None
 
 
 def test_recorded_followers_page() -> None:
@@ -91,7 +91,7 @@ def test_recorded_followers_page() -> None:
     assert (page.users[4].displayName, page.users[17].displayName) == ("EL Theophilus♥️🌏", "なずな")
     assert (page.users[23].externalId, page.users[23].handle) == ("176966800", "djatormenta")  # an old, short id
     assert page.users[51].externalId == "509350505"
-    assert all(u.isMe is False and u.followersCount is None and u.description is None for u in page.users)
+    assert all(u.isMe is None and u.followersCount is None and u.description is None for u in page.users)
 
 
 def test_recorded_tweets_page() -> None:
@@ -243,14 +243,14 @@ def test_full_page_items() -> None:
     assert to_dict(accounts["33"]) == {"type": "Account", "externalId": "33", "service": "twitter",
                                        "handle": "carol", "displayName": "Carol"}
     assert to_dict(accounts["99"]) == {"type": "Account", "externalId": "99", "service": "twitter", "handle": "zed"}
-    assert accounts["55"].followersCount == 10 and accounts["55"].isMe is False  # also an author: full
+    assert accounts["55"].followersCount == 10 and accounts["55"].isMe is None  # also an author: full
     assert accounts[ME].isMe is True
     assert to_dict(accounts["22"]) == {
         "type": "Account", "externalId": "22", "service": "twitter", "handle": "bob", "displayName": "Bob",
         "description": "bio of bob", "location": "127.0.0.1", "url": "https://bob.example",
         "avatarUrl": "https://pbs.twimg.com/profile_images/1/bob_normal.jpg", "followersCount": 10,
         "followingCount": 20, "tweetCount": 30, "listedCount": 4, "verified": False, "protected": False,
-        "dateJoined": "2013-12-14T04:35:55Z", "isMe": False}
+        "dateJoined": "2013-12-14T04:35:55Z"}
     assert "33" not in {a for a, _ in edge_pairs(items, "author")}
 
 

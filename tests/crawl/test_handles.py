@@ -14,8 +14,9 @@ import pytest
 
 from tests.support.apicheck import assert_world_equals, error_lines, requests_log, store_items
 from tests.support.apiversion import BOTH, ApiVersion, request_user
-from tests.support.crawl import merged, run_crawl
+from tests.support.crawl import run_crawl
 from tests.support.servers import ServerProcess
+from tests.support.worlds import followings, truth_items, union_truth
 
 WORLD = ("--handle", "alice", "--followers", "40", "--followings", "12", "--tweets", "60",
          "--following-tweets", "5", "--protected-followings", "1", "--suspended-followings", "1",
@@ -26,34 +27,6 @@ WORLD = ("--handle", "alice", "--followers", "40", "--followings", "12", "--twee
 def world() -> Iterator[ServerProcess]:
     with ServerProcess("twitter_emulator", *WORLD) as server:
         yield server
-
-
-def truth_items(server: ServerProcess, handle: str, api: ApiVersion) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = server.get_json(
-        f"/_emulator/truth?handle={handle}&api={api.version}")["items"]
-    return items
-
-
-def followings(server: ServerProcess, handle: str, api: ApiVersion) -> list[str]:
-    """The handles of the accounts ``handle`` follows whose timelines can be read."""
-    items = truth_items(server, handle, api)
-    accounts = {i["externalId"]: i for i in items if i["type"] == "Account"}
-    me = next(i["externalId"] for i in accounts.values() if i.get("isMe"))
-    return [accounts[e["target"]["externalId"]]["handle"] for e in items
-            if e["type"] == "Edge" and e["name"] == "following" and e["source"]["externalId"] == me
-            and not accounts[e["target"]["externalId"]].get("protected")]
-
-
-def union_truth(server: ServerProcess, handles: list[str], api: ApiVersion) -> dict[Any, Any]:
-    """The worlds of ``handles`` merged as a store merges them, each of them ``isMe``."""
-    items: list[dict[str, Any]] = []
-    for handle in handles:
-        items += truth_items(server, handle, api)
-    want = merged(items)
-    for props in want.values():
-        if props["type"] == "Account" and props.get("handle") in handles:
-            props["isMe"] = True
-    return want
 
 
 def crawl(server: ServerProcess, db: Path, api: ApiVersion, argument: str) -> Any:

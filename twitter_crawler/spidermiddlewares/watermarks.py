@@ -7,6 +7,10 @@ and hands them over with the :data:`watermarks_loaded` signal, before the first 
 A crawl that stores nothing (no store pipeline) has no watermarks and reads every timeline in
 full, as an export of everything should.
 
+A walk of a followed account's newest tweets keeps a watermark of its own
+(:func:`~twitter_crawler.items.watermark_key`): an import of that account's whole timeline, in
+this crawl or a later one, never skips the older tweets that walk did not read.
+
 A walk that completes yields a :class:`~twitter_crawler.items.TimelineWatermark` item; it reaches
 the store behind the walk's tweets, in the same ordered stream, so a crash mid-walk never
 advances a watermark past tweets that were not stored.
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from twitter_crawler.api import from_settings
-from twitter_crawler.items import TimelineWatermark, unpack
+from twitter_crawler.items import RECENT, TimelineWatermark, unpack
 
 if TYPE_CHECKING:
     from typing import Self
@@ -65,6 +69,13 @@ class WatermarkMiddleware(BaseSpiderMiddleware):
         if callback is None:  # never: the spider gives every timeline request its callback
             return request
         since = self.watermarks.get(walk["user_id"])
+        if not walk.get("own"):
+            # Newest tweets only: the whole timeline's watermark or that of an earlier walk of
+            # its newest tweets, whichever is newer. A walk of the whole timeline never starts
+            # from the latter: the tweets below it were not all read.
+            recent = self.watermarks.get(RECENT + walk["user_id"])
+            if recent is not None and (since is None or int(recent) > int(since)):
+                since = recent
         if since is None:
             return request
         self.crawler.stats.inc_value("twitter/watermarks/applied")

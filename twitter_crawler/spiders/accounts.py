@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from twitter_crawler.items import Account
-
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
@@ -60,14 +58,6 @@ class Accounts:
     def is_handle(self, handle: str | None) -> bool:
         """Whether ``handle`` is one of the accounts this crawl imports."""
         return handle is not None and handle.lower() in self._lower
-
-    def mark(self, items: list[Any]) -> None:
-        """Marks the accounts of this crawl ``isMe`` wherever they are met: an answer about
-        another account (a list it is in, a timeline that names it) says ``isMe`` false, which
-        would overwrite its own profile's true."""
-        for item in items:
-            if isinstance(item, Account) and item.isMe is False and self.is_handle(item.handle):
-                item.isMe = True
 
     def is_root(self, account_id: str) -> bool:
         """Whether ``account_id`` is one of the accounts imported (not one they follow)."""

@@ -34,7 +34,14 @@ from scrapy.exceptions import CloseSpider
 
 from twitter_crawler.api import from_settings
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
-from twitter_crawler.items import Answer, ContactsPage, Edge, TimelineWatermark, ref
+from twitter_crawler.items import (
+    Answer,
+    ContactsPage,
+    Edge,
+    TimelineWatermark,
+    ref,
+    watermark_key,
+)
 from twitter_crawler.spiders.accounts import Accounts
 from twitter_crawler.spiders.arguments import parse_arguments
 from twitter_crawler.spiders.contacts import (
@@ -73,8 +80,6 @@ def one_item_per_answer(callback: Callable[..., Iterator[Any]]) -> Callable[...,
         for out in callback(self, response, **kwargs):
             (requests if isinstance(out, Request) else items).append(out)
         if items:
-            if self.accounts.several:
-                self.accounts.mark(items)
             yield Answer(items)
         yield from requests
 
@@ -388,4 +393,5 @@ class TwitterSpider(Spider):
             )
         since = walk["newest"] or walk["since_id"]
         if since:
-            yield TimelineWatermark(walk["user_id"], since)
+            key = watermark_key(walk["user_id"], whole=bool(walk.get("own")))
+            yield TimelineWatermark(key, since)

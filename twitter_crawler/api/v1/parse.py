@@ -148,7 +148,8 @@ def load_response(status: int, body: bytes) -> Any:
 def parse_user(obj: Any, *, me_id: str | None = None) -> Account:
     """A full :class:`Account` from a v1.1 user object. The embedded ``status`` is never imported.
 
-    ``isMe`` is ``id_str == me_id``, or ``None`` (unknown) when ``me_id`` is ``None``.
+    ``isMe`` is true when ``id_str == me_id``, else ``None``: never false, which would erase the
+    ``isMe`` of an account another crawl imported (its own profile's) when it is met in a list.
     Raises :class:`MalformedPayload` for an object without ``id_str``.
     """
     if type(obj) is not dict:
@@ -178,7 +179,7 @@ def parse_user(obj: Any, *, me_id: str | None = None) -> Account:
         verified=_bool(obj.get("verified")),
         protected=_bool(obj.get("protected")),
         dateJoined=to_iso_utc(obj.get("created_at")),
-        isMe=None if me_id is None else uid == me_id,
+        isMe=True if me_id is not None and uid == me_id else None,
     )
 
 

@@ -132,7 +132,8 @@ def _describe(obj: Any) -> str:
 def parse_user(obj: Any, *, me_id: str | None = None) -> Account:
     """A full :class:`Account` from a v2 user object.
 
-    ``isMe`` is ``id == me_id``, or ``None`` (unknown) when ``me_id`` is ``None``.
+    ``isMe`` is true when ``id == me_id``, else ``None``: never false, which would erase the
+    ``isMe`` of an account another crawl imported (its own profile's) when it is met in a list.
     Raises :class:`MalformedPayload` for an object without ``id``.
     """
     if type(obj) is not dict:
@@ -163,7 +164,7 @@ def parse_user(obj: Any, *, me_id: str | None = None) -> Account:
         verified=_bool(obj.get("verified")),
         protected=_bool(obj.get("protected")),
         dateJoined=to_iso_utc(obj.get("created_at")),
-        isMe=None if me_id is None else uid == me_id,
+        isMe=True if me_id is not None and uid == me_id else None,
     )
 
 
