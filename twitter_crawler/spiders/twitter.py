@@ -34,14 +34,7 @@ from scrapy.exceptions import CloseSpider
 
 from twitter_crawler.api import from_settings
 from twitter_crawler.exceptions import MalformedPayload, TwitterAPIError
-from twitter_crawler.items import (
-    Answer,
-    ContactsPage,
-    Edge,
-    TimelineWatermark,
-    ref,
-    watermark_key,
-)
+from twitter_crawler.items import Answer, ContactsPage, Edge, TimelineWatermark, ref, watermark_key
 from twitter_crawler.spiders.accounts import Accounts
 from twitter_crawler.spiders.arguments import parse_arguments
 from twitter_crawler.spiders.contacts import (
