@@ -30,6 +30,7 @@ import orjson
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Self
 
 #: Bytes decompressed per read: large enough that the cutting costs nothing, small enough that
 #: memory stays flat whatever the size of a part.
@@ -112,7 +113,7 @@ class Archive:
         found: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
         media: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
         for name in names:
-            if name.startswith("__MACOSX/") or "/." in name or name.startswith("."):
+            if name.startswith(("__MACOSX/", ".")) or "/." in name:
                 continue
             m = _DATA_FILE.match(name)
             if m:
@@ -123,7 +124,9 @@ class Archive:
                 folder = "tweets_media" if m["folder"] == "tweet_media" else m["folder"]
                 media[m["prefix"]][folder][m["file"]] = name
         # The data folder with tweets (a re-packed ZIP may hold more than one folder).
-        prefixes = [p for p, files in found.items() if "tweets" in files or "tweet" in files]
+        # (Part 0 is tweets.js itself: parts without it are not all of the archive.)
+        prefixes = [p for p, files in found.items()
+                    if any(part == 0 for kind in ("tweets", "tweet") for part, _ in files.get(kind, ()))]
         if not prefixes:
             what = "ZIP" if self._zip is not None else "folder"
             raise ArchiveError(
@@ -144,7 +147,7 @@ class Archive:
             self._zip.close()
             self._zip = None
 
-    def __enter__(self) -> Archive:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -182,12 +185,13 @@ class Archive:
         wrapper = _record_name(kind)
         try:
             with self._stream(member) as stream:
-                for record in _elements(stream, member):
-                    if type(record) is dict and len(record) == 1:
-                        inner = record.get(wrapper)
+                for element in _Elements(stream, member):
+                    if type(element) is dict and len(element) == 1:
+                        inner = element.get(wrapper)
                         if type(inner) is dict:
-                            record = inner
-                    yield record
+                            yield inner
+                            continue
+                    yield element
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             # A CRC mismatch or a short member: the central directory was there, the data not.
             raise ArchiveError(f"{member} in {self.path} is damaged ({exc}): download the "
@@ -219,85 +223,85 @@ def _decode(member: str, data: bytes | bytearray | memoryview) -> Any:
         raise _bad(member, f"not JSON: {exc}") from None
 
 
-def _elements(stream: IO[bytes], member: str) -> Iterator[Any]:  # noqa: PLR0912
+class _Elements:
     """The top-level elements of ``window.YTD.x.partN = [ ... ]``, one at a time."""
-    buf = bytearray()
-    eof = False
 
-    def more() -> bool:
-        nonlocal eof
-        if eof:
+    def __init__(self, stream: IO[bytes], member: str) -> None:
+        self.stream = stream
+        self.member = member
+        self.buf = bytearray()
+        self.eof = False
+
+    def more(self) -> bool:
+        """Reads the next chunk; False at the end of the member."""
+        if self.eof:
             return False
-        chunk = stream.read(CHUNK)
+        chunk = self.stream.read(CHUNK)
         if not chunk:
-            eof = True
+            self.eof = True
             return False
-        buf.extend(chunk)
+        self.buf.extend(chunk)
         return True
 
-    # The prefix: everything up to the first "=" (a BOM, any global name).
-    while (eq := buf.find(b"=")) < 0:
-        if len(buf) > 4096 or not more():
-            raise _bad(member, "no 'window.YTD.… =' prefix")
-    # The array's opening bracket, and the whitespace before its first record.
-    start = eq + 1
-    while True:
-        while start < len(buf) and buf[start] in _WS:
-            start += 1
-        if start < len(buf) or not more():
-            break
-    if start >= len(buf) or buf[start] != ord("["):
-        raise _bad(member, "no array after the '='")
-    line_start = buf.rfind(b"\n", 0, start) + 1
-    pos = start + 1
-    while True:
-        while pos < len(buf) and buf[pos] in _WS:
-            pos += 1
-        if pos < len(buf) or not more():
-            break
-    gap = bytes(buf[start + 1 : pos])
-    if b"\n" in gap:
-        indent = gap[gap.rfind(b"\n") + 1 :]  # "[\n  {": records at this indentation
-    else:  # "[ {": closing braces at the indentation of the line holding "["
-        line = bytes(buf[line_start:start])
-        indent = line[: len(line) - len(line.lstrip(b" \t"))]
-    closing = b"\n" + indent + b"}"
-    del buf[:pos]
-    pos = 0
-    while True:
-        at = buf.find(closing, pos)
-        if at < 0:
-            if eof:
-                break
-            if pos:
-                del buf[:pos]
-                pos = 0
-            more()
-            continue
-        end = at + len(closing)
-        try:
-            element = orjson.loads(memoryview(buf)[pos:end])
-        except orjson.JSONDecodeError:
-            break  # not the layout guessed: decode what is left in one piece, below
-        yield element
-        pos = end
-        # The separator: whitespace and one comma.
+    def skip_space(self, pos: int) -> int:
+        """The first position from ``pos`` on that is not whitespace (reading on as needed)."""
+        buf = self.buf
         while True:
             while pos < len(buf) and buf[pos] in _WS:
                 pos += 1
-            if pos < len(buf) or not more():
-                break
-        if pos < len(buf) and buf[pos] == ord(","):
-            pos += 1
-    # What is left: "]" alone, or (another layout) the rest of the array in one piece.
-    while more():
-        pass
-    rest = bytes(buf[pos:]).strip(_WS + b";")
-    if rest == b"]":
-        return
-    if not rest.endswith(b"]"):
-        raise _bad(member, "the array is not closed: the file is cut short")
-    value = _decode(member, b"[" + rest)
-    if type(value) is not list:
-        raise _bad(member, "not an array")
-    yield from value
+            if pos < len(buf) or not self.more():
+                return pos
+
+    def _start(self) -> bytes:
+        """Reads up to the first record; the closing brace that ends each record."""
+        buf = self.buf
+        while (eq := buf.find(b"=")) < 0:  # the prefix: anything up to "=" (a BOM, any name)
+            if len(buf) > 4096 or not self.more():
+                raise _bad(self.member, "no 'window.YTD.… =' prefix")
+        start = self.skip_space(eq + 1)
+        if start >= len(buf) or buf[start] != ord("["):
+            raise _bad(self.member, "no array after the '='")
+        pos = self.skip_space(start + 1)
+        gap = bytes(buf[start + 1 : pos])
+        if b"\n" in gap:
+            indent = gap[gap.rfind(b"\n") + 1 :]  # "[\n  {": records at this indentation
+        else:  # "[ {": closing braces at the indentation of the line holding "["
+            line = bytes(buf[buf.rfind(b"\n", 0, start) + 1 : start])
+            indent = line[: len(line) - len(line.lstrip(b" \t"))]
+        del buf[:pos]
+        return b"\n" + indent + b"}"
+
+    def __iter__(self) -> Iterator[Any]:
+        closing = self._start()
+        buf = self.buf
+        pos = 0
+        while True:
+            at = buf.find(closing, pos)
+            if at < 0:
+                if self.eof:
+                    break
+                del buf[:pos]
+                pos = 0
+                self.more()
+                continue
+            end = at + len(closing)
+            try:
+                element = orjson.loads(memoryview(buf)[pos:end])
+            except orjson.JSONDecodeError:
+                break  # not the layout guessed: what is left is decoded in one piece, below
+            yield element
+            pos = self.skip_space(end)
+            if pos < len(buf) and buf[pos] == ord(","):
+                pos += 1
+        # What is left: "]" alone, or (another layout) the rest of the array in one piece.
+        while self.more():
+            pass
+        rest = bytes(buf[pos:]).strip(_WS + b";")
+        if rest == b"]":
+            return
+        if not rest.endswith(b"]"):
+            raise _bad(self.member, "the array is not closed: the file is cut short")
+        value = _decode(self.member, b"[" + rest)
+        if type(value) is not list:
+            raise _bad(self.member, "not an array")
+        yield from value

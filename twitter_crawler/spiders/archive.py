@@ -116,7 +116,8 @@ class ArchiveSpider(Spider):
                     break
                 yield Answer(items)
                 # The next batch waits until the pipelines have taken the earlier ones.
-                while slot is not None and slot.itemproc_size > IN_FLIGHT:
+                # (Scrapy's scraper slot has no event to wait for: a short poll.)
+                while slot is not None and slot.itemproc_size > IN_FLIGHT:  # noqa: ASYNC110
                     await asyncio.sleep(0.005)
         finally:
             await run_in_thread(archive.close)
@@ -192,36 +193,28 @@ class _Reading:
         yield [owner, *self._avatar(owner)]
 
         yield from self._tweets(parser)
-        for kind in ("follower", "following"):
-            edges: list[Any] = []
-            for record in archive.records(kind):
-                edge = parser.contact(kind, record)
-                if edge is not None:
-                    edges.append(edge)
-                    self.counts[kind] += 1
-                if len(edges) >= EDGES_PER_ANSWER:
-                    yield edges
-                    edges = []
-                    self._progress()
-            if edges:
-                yield edges
-            self.stats.set_value(f"twitter/archive/{kind}", self.counts[kind])
-        likes: list[Any] = []
-        for record in archive.records("like"):
-            out = parser.like(record)
-            if out:
-                likes += out
-                self.counts["like"] += 1
-            if len(likes) >= EDGES_PER_ANSWER:
-                yield likes
-                likes = []
-                self._progress()
-        if likes:
-            yield likes
-        self.stats.set_value("twitter/archive/likes", self.counts["like"])
+        for kind in ("follower", "following", "like"):
+            yield from self._edges(parser, kind)
         self.stats.set_value("twitter/archive/skipped", len(parser.skipped))
         for reason in parser.skipped[:MISSING_NAMED]:
             logger.warning("Skipped in the archive: %(reason)s", {"reason": reason})
+
+    def _edges(self, parser: ArchiveParser, kind: str) -> Iterator[list[Any]]:
+        """Follower, following or like edges (likes with their minimal Tweets), in batches."""
+        out: list[Any] = []
+        for record in self.archive.records(kind):
+            made: list[Any] = parser.like(record) if kind == "like" else [parser.contact(kind, record)]
+            if made and made[0] is not None:
+                out += made
+                self.counts[kind] += 1
+            if len(out) >= EDGES_PER_ANSWER:
+                yield out
+                out = []
+                self._progress()
+        if out:
+            yield out
+        self.stats.set_value(f"twitter/archive/{'likes' if kind == 'like' else kind}",
+                             self.counts[kind])
 
     def _tweets(self, parser: ArchiveParser) -> Iterator[list[Any]]:
         newest = 0
