@@ -39,6 +39,7 @@ import hashlib
 import logging
 import mimetypes
 import time
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider
@@ -69,6 +70,8 @@ TWEETS_PER_ANSWER = 500
 EDGES_PER_ANSWER = 2000
 #: Answers in the item pipelines at once before the next batch is read: memory stays flat.
 IN_FLIGHT = 4
+#: Batches read ahead of the pipelines.
+READ_AHEAD = 2
 #: Media files the archive lacks that are named one by one in the log; the rest are counted.
 MISSING_NAMED = 5
 
@@ -91,6 +94,18 @@ class ArchiveSpider(Spider):
         crawler.signals.connect(spider._store_opened, signal=store_opened)
         return spider
 
+    @staticmethod
+    async def _read_ahead(batches: Iterator[list[Any]],
+                          ready: asyncio.Queue[list[Any] | BaseException | None]) -> None:
+        """Puts the batches in ``ready``, then ``None``; an error ends them."""
+        try:
+            while (items := await run_in_thread(next, batches, None)) is not None:
+                await ready.put(items)
+        except Exception as exc:  # noqa: BLE001 - handed to start(), which names or raises it
+            await ready.put(exc)
+            return
+        await ready.put(None)
+
     def _store_opened(self, store: Store) -> None:
         self.store = store
 
@@ -101,25 +116,29 @@ class ArchiveSpider(Spider):
             logger.error("Cannot import the archive: %(error)s", {"error": exc})
             raise CloseSpider("archive_error") from None
         reading = _Reading(self, archive)
-        batches = reading.batches()
+        # Read ahead: the next batches are read and parsed in a thread while the store writes
+        # the earlier ones (in its own thread); at most READ_AHEAD wait, so memory stays flat.
+        ready: asyncio.Queue[list[Any] | BaseException | None] = asyncio.Queue(READ_AHEAD)
+        reader = asyncio.ensure_future(self._read_ahead(reading.batches(), ready))
         slot = self.crawler.engine.scraper.slot
         try:
-            while True:
-                try:
-                    items = await run_in_thread(next, batches, None)
-                except ArchiveError as exc:
+            while (items := await ready.get()) is not None:
+                if isinstance(items, ArchiveError):
                     logger.error("The archive stopped being readable: %(error)s. What was read "
                                  "before is stored; the own timeline's watermark is not moved.",
-                                 {"error": exc})
-                    raise CloseSpider("archive_error") from None
-                if items is None:
-                    break
+                                 {"error": items})
+                    raise CloseSpider("archive_error")
+                if isinstance(items, BaseException):
+                    raise items
                 yield Answer(items)
                 # The next batch waits until the pipelines have taken the earlier ones.
                 # (Scrapy's scraper slot has no event to wait for: a short poll.)
                 while slot is not None and slot.itemproc_size > IN_FLIGHT:  # noqa: ASYNC110
-                    await asyncio.sleep(0.005)
+                    await asyncio.sleep(0.002)
         finally:
+            reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await reader
             await run_in_thread(archive.close)
         reading.finished()
 
