@@ -155,3 +155,44 @@ def test_api_import_afterwards_adds_only_what_is_newer(imported: dict[str, Any])
     # The API's full profile joins the archive's: counts from the API, the history kept.
     assert account["followersCount"] == 150 and account["isMe"] is True
     assert account["dateJoined"]
+
+
+def test_older_layout_imports(tmp_path: Path) -> None:
+    """The 2019–20 layout: tweet.js, records without their wrapper, tweet_media/."""
+    zpath = tmp_path / "old.zip"
+    write_archive(zpath, "--tweets", "300", "--layout", "2019", "--seed", "3")
+    store = tmp_path / "pod.sqlite3"
+    result = run_archive(zpath, store)
+    assert result.returncode == 0, result.log[-3000:]
+    world = World(WorldOptions(tweets=300, seed=3))
+    assert _own_tweets(store, str(world.user_id(ME))) == {str(world.tweet_id(ME, n)) for n in range(300)}
+    stats = _stats(result.log)
+    assert stats["twitter/archive/files"] > 50
+    assert "twitter/archive/files_missing" not in stats
+    assert stats["twitter/archive/follower"] == 120
+
+
+def test_damaged_member_midway_stops_without_moving_the_watermark(tmp_path: Path) -> None:
+    """A ZIP whose table of contents is sound but whose second tweets part is damaged: the start-up
+    check passes, the import stops with one error line and exit 1, and no watermark is written (the
+    next API import does not skip what the archive could not give)."""
+    good = tmp_path / "good.zip"
+    write_archive(good, "--tweets", "2000", "--parts", "2", "--no-media", "--seed", "5")
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename), zipfile.ZIP_STORED)
+    with zipfile.ZipFile(bad) as zf:
+        info = zf.getinfo("data/tweets-part1.js")
+    body = bytearray(bad.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    middle = start + info.compress_size // 2
+    body[middle : middle + 20] = b"\x00" * 20
+    bad.write_bytes(bytes(body))
+    store = tmp_path / "pod.sqlite3"
+    result = run_archive(bad, store)
+    assert result.returncode == 1, result.log[-3000:]
+    errors = [line for line in result.log.splitlines() if "] ERROR: " in line]
+    assert len(errors) == 1 and "tweets-part1.js" in errors[0], errors
+    with _db(store) as db:
+        assert db.execute("SELECT count(*) FROM watermarks").fetchone()[0] == 0

@@ -127,6 +127,10 @@ class ArchiveSpider(Spider):
                     logger.error("The archive stopped being readable: %(error)s. What was read "
                                  "before is stored; the own timeline's watermark is not moved.",
                                  {"error": items})
+                    # The items already yielded first: Scrapy's scraper, closed while an item
+                    # with no response is in the pipelines, never sees it end and never closes.
+                    while slot is not None and slot.itemproc_size:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
                     raise CloseSpider("archive_error")
                 if isinstance(items, BaseException):
                     raise items
