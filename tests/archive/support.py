@@ -18,11 +18,15 @@ def write_archive(out: Path, *args: str) -> str:
     return proc.stdout
 
 
-def run_archive(path: Path | str, store: Path, *args: str, timeout: float = 600) -> CrawlResult:
-    settings = {"POD_URL": f"sqlite:///{store}"}
-    cmd = [sys.executable, "-c", SCRAPY, "crawl", "archive", "-a", f"path={path}",
-           "-s", f"POD_URL=sqlite:///{store}", *args]
+def run_archive(path: Path | str, store: Path | None, *args: str, env: dict[str, str] | None = None,
+                timeout: float = 600) -> CrawlResult:
+    """``scrapy crawl archive -a path=PATH`` into the SQLite file ``store`` (else the store the
+    environment ``env`` names: a Pod, with its keys off the command line)."""
+    settings = {"POD_URL": f"sqlite:///{store}"} if store is not None else {}
+    cmd = [sys.executable, "-c", SCRAPY, "crawl", "archive", "-a", f"path={path}", *args]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
     proc = subprocess.run(  # noqa: S603 (our own command line)
-        cmd, capture_output=True, text=True, cwd=ROOT, env=crawl_env(None, settings),
+        cmd, capture_output=True, text=True, cwd=ROOT, env=crawl_env(env, settings),
         timeout=timeout, check=False)
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr)
