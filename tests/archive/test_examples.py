@@ -157,3 +157,21 @@ def test_damaged_data_file(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-300])  # cut short
     with Archive.open(tmp_path / "x") as archive, pytest.raises(ArchiveError, match="cut short"):
         list(archive.records("tweets"))
+
+
+def test_long_post_gets_its_note_tweet_text() -> None:
+    """note-tweet.js holds the full text of a long post; tweets.js a cut one (matched by creation
+    time within a second and by text prefix)."""
+    long_text = ("First light on the new telescope mount. Worth the wait. " + "Details " * 40).strip()
+    with Archive.open(EXAMPLES) as archive:
+        parser = ArchiveParser(ME)
+        parser.notes.add({"noteTweet": {"noteTweetId": "99", "createdAt": "2024-03-09T14:03:28.000Z",
+                                        "core": {"text": long_text.replace("Details", "A &amp; B", 1)}}})
+        parser.notes.add({"noteTweet": {"noteTweetId": "98", "createdAt": "2024-03-09T14:03:27.000Z",
+                                        "core": {"text": "Something else entirely"}}})
+        c = Collector()
+        for record in archive.records("tweets"):
+            parser.tweet(record, c, [])
+    messages = {t.externalId: t.message for t in c.tweets}
+    assert messages["1766464819688525827"] == long_text.replace("Details", "A & B", 1)
+    assert messages["1766754625123405824"].startswith("@sample_friend Slides")  # no note: its own

@@ -72,6 +72,7 @@ def test_imports_every_tweet_without_a_request(imported: dict[str, Any]) -> None
     expected = {str(world.tweet_id(ME, n)) for n in range(TWEETS)}
     assert _own_tweets(imported["store"], me) == expected
     assert stats["twitter/archive/tweets"] == TWEETS
+    assert f"Archive: tweets {TWEETS:,}/" in result.log  # the progress line
     with _db(imported["store"]) as db:
         account = json.loads(db.execute(
             "SELECT properties FROM items WHERE type = 'Account' AND key = ?", (me,)).fetchone()[0])
