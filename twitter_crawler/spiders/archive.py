@@ -39,6 +39,7 @@ import hashlib
 import logging
 import mimetypes
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,8 @@ EDGES_PER_ANSWER = 2000
 IN_FLIGHT = 4
 #: Batches read ahead of the pipelines.
 READ_AHEAD = 2
+#: Media files written to the store at once.
+FILE_WRITERS = 4
 #: Media files the archive lacks that are named one by one in the log; the rest are counted.
 MISSING_NAMED = 5
 
@@ -143,6 +146,7 @@ class ArchiveSpider(Spider):
             reader.cancel()
             with suppress(asyncio.CancelledError):
                 await reader
+            await run_in_thread(reading.close)
             await run_in_thread(archive.close)
         reading.finished()
 
@@ -161,6 +165,7 @@ class _Reading:
         self.started = self.last_line = time.monotonic()
         # tweet id → its files in tweets_media/, for the media whose URL names no file there.
         self._by_tweet: dict[str, list[str]] | None = None
+        self._writers = ThreadPoolExecutor(FILE_WRITERS, thread_name_prefix="archive-files")
 
     # -- progress ------------------------------------------------------------------------------
 
@@ -272,13 +277,10 @@ class _Reading:
 
     # -- media files ---------------------------------------------------------------------------
 
-    def _file_item(self, folder: str, names: list[str], fallback_id: str | None,
-                   url: str | None, media: dict[str, str]) -> list[Any]:
-        """The File and ``file`` edge of one medium, its bytes given to the store; nothing (and
-        a counted warning) when the archive lacks the file."""
-        store = self.spider.store
-        if store is None:
-            return []  # no store pipeline: nowhere to keep the bytes
+    def _member(self, folder: str, names: list[str], fallback_id: str | None,
+                media: dict[str, str]) -> str | None:
+        """Where the archive keeps a medium's file; ``None`` (and a counted warning) when it
+        lacks it."""
         entries = self.archive.media.get(folder, {})
         member = next((entries[n] for n in names if n in entries), None)
         if member is None and fallback_id is not None:
@@ -294,25 +296,48 @@ class _Reading:
                                "%(names)s): imported without it", {
                                    "type": media["type"], "id": media["externalId"],
                                    "names": ", ".join(names) or "nothing to look for"})
-            return []
-        data = self.archive.read_file(member)
-        sha = hashlib.sha256(data).hexdigest()
+        return member
+
+    def _file_items(self, wanted: list[tuple[str, list[str], str | None, str | None,
+                                             dict[str, str]]]) -> list[Any]:
+        """The File items and ``file`` edges of media ``(folder, names, tweet id, url, ref)``,
+        their bytes given to the store first: the writes run side by side (disk time, not
+        Python's), and a File item leaves only once its bytes are stored."""
+        store = self.spider.store
+        if store is None:
+            return []  # no store pipeline: nowhere to keep the bytes
+        found: list[tuple[dict[str, str], str]] = []
+        writes: dict[str, tuple[Future[None], File]] = {}
+        for folder, names, fallback_id, url, media in wanted:
+            member = self._member(folder, names, fallback_id, media)
+            if member is None:
+                continue
+            data = self.archive.read_file(member)
+            sha = hashlib.sha256(data).hexdigest()
+            found.append((media, sha))
+            if sha not in self.shas and sha not in writes:
+                writes[sha] = (self._writers.submit(store.put_file, sha, data),
+                               File(sha, sha, len(data), mimetypes.guess_type(member)[0], url))
         out: list[Any] = []
-        if sha not in self.shas:
+        failed: set[str] = set()
+        for sha, (future, item) in writes.items():
             try:
-                store.put_file(sha, data)
+                future.result()
             except StoreError as exc:
+                failed.add(sha)
                 self.stats.inc_value("twitter/archive/files_failed")
-                logger.warning("The store did not take the file of %(type)s %(id)s (%(error)s): "
-                               "imported without it", {"type": media["type"],
-                                                      "id": media["externalId"], "error": exc})
-                return []
+                logger.warning("The store did not take the file %(sha)s (%(error)s): its media "
+                               "are imported without it", {"sha": sha, "error": exc})
+                continue
             self.shas.add(sha)
             self.stats.inc_value("twitter/archive/files")
-            self.stats.inc_value("twitter/archive/file_bytes", len(data))
-            out.append(File(sha, sha, len(data), mimetypes.guess_type(member)[0], url))
-        out.append(Edge("file", media, ref("File", sha)))
+            self.stats.inc_value("twitter/archive/file_bytes", item.size)
+            out.append(item)
+        out += [Edge("file", media, ref("File", sha)) for media, sha in found if sha not in failed]
         return out
+
+    def close(self) -> None:
+        self._writers.shutdown(wait=True)
 
     def _tweet_files(self) -> dict[str, list[str]]:
         if self._by_tweet is None:
@@ -322,10 +347,8 @@ class _Reading:
         return self._by_tweet
 
     def _files(self, files: list[MediaFile]) -> list[Any]:
-        out: list[Any] = []
-        for f in files:
-            out += self._file_item("tweets_media", f.names, f.tweet_id, f.url, f.media)
-        return out
+        return self._file_items([("tweets_media", f.names, f.tweet_id, f.url, f.media)
+                                 for f in files])
 
     def _avatar(self, owner: Any) -> list[Any]:
         """The profile picture, as the media pipeline makes it, with its file."""
@@ -336,7 +359,7 @@ class _Reading:
         media = ref("Photo", photo.externalId)
         out: list[Any] = [photo, Edge("profilePicture", ref("Account", owner.externalId), media)]
         name = url.split("?", 1)[0].rpartition("/")[2]
-        out += self._file_item("profile_media", [f"{owner.externalId}-{name}"], None, url, media)
+        out += self._file_items([("profile_media", [f"{owner.externalId}-{name}"], None, url, media)])
         return out
 
     def finished(self) -> None:
