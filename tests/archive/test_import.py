@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import zipfile
 from hashlib import sha256
@@ -120,16 +121,20 @@ def test_nothing_private_reaches_the_store(imported: dict[str, Any]) -> None:
     assert _stats(imported["result"].log)["twitter/archive/private_tweets"] == 1
 
 
-def test_api_import_afterwards_adds_only_what_is_newer(imported: dict[str, Any]) -> None:
+@pytest.mark.parametrize("version", ["2", "1.1"])
+def test_api_import_afterwards_adds_only_what_is_newer(imported: dict[str, Any], tmp_path: Path,
+                                                       version: str) -> None:
     assert imported["result"].returncode == 0
-    store = imported["store"]
+    # A copy of the archive's store per API version (SQLite's WAL checkpointed at close).
+    store = tmp_path / "pod.sqlite3"
+    shutil.copy(imported["store"], store)
     with _db(store) as db:
         before = {(t, k) for t, k in db.execute("SELECT type, key FROM items")}
         (since,) = db.execute("SELECT sinceId FROM watermarks").fetchone()
     with ServerProcess("twitter_emulator", *WORLD) as emulator:
         emulator.post_json("/_emulator/mutate", {"new_tweets": NEW_TWEETS})
         result = run_crawl(emulator.url, "alice", "-a", "parts=user,followers,following,timeline",
-                           settings={"POD_URL": f"sqlite:///{store}"})
+                           settings={"POD_URL": f"sqlite:///{store}", "TWITTER_API_VERSION": version})
         assert result.returncode == 0, result.log[-3000:]
         requests = emulator.get_json("/_emulator/log")["requests"]
     timeline = [r for r in requests if "timeline" in r["path"] or "/tweets" in r["path"]]
