@@ -103,6 +103,7 @@ def test_media_files_once_per_sha256_and_missing_counted(imported: dict[str, Any
         assert db.execute("SELECT count(*) FROM items WHERE type = 'File'").fetchone()[0] == len(shas)
     assert stats["twitter/archive/files_missing"] == MISSING
     assert result.log.count("The archive has no file for") == MISSING
+    assert f"skipped   {MISSING:,} media files the archive lacks" in result.log  # the summary
 
 
 def test_nothing_private_reaches_the_store(imported: dict[str, Any]) -> None:

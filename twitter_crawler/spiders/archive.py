@@ -26,10 +26,11 @@ next batch is read only once the pipelines have taken the previous ones, so memo
 whatever the archive's size. ``offline = True`` switches off what only API imports use (request
 signing, the cost meter, media downloads).
 
-Stats: ``twitter/archive/tweets``, ``twitter/archive/followers``, ``twitter/archive/following``,
-``twitter/archive/likes``, ``twitter/archive/files`` (File items made),
-``twitter/archive/files_missing`` (media whose file the archive lacks), ``twitter/archive/skipped``,
-``twitter/archive/private_tweets`` (Circle tweets left out).
+Stats: ``twitter/archive/tweets``, ``twitter/archive/follower``, ``twitter/archive/following``,
+``twitter/archive/likes``, ``twitter/archive/files`` (File items made), ``twitter/archive/file_bytes``,
+``twitter/archive/files_missing`` (media whose file the archive lacks),
+``twitter/archive/files_failed`` (files the store refused), ``twitter/archive/skipped`` (odd
+records), ``twitter/archive/private_tweets`` (Circle tweets left out).
 """
 
 from __future__ import annotations
