@@ -54,3 +54,13 @@ def test_bad_archive_fails_cleanly(tmp_path: Path, kind: str) -> None:
     assert lines[0].startswith("archive: ") and message in lines[0]
     assert not store.exists()
     assert not store.with_name("pod.files").exists()
+
+
+def test_unpacked_folder_imports(tmp_path: Path) -> None:
+    """The folder an archive unpacks to is read like the ZIP (here: the example files)."""
+    store = tmp_path / "pod.sqlite3"
+    result = run_archive(EXAMPLES, store)
+    assert result.returncode == 0, result.log[-2000:]
+    assert "tweets 3" in result.log and "followers 3/3" in result.log  # the progress line
+    assert "skipped   2 media files the archive lacks" in result.log  # no media in the examples
+    assert store.exists()
