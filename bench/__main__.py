@@ -1,4 +1,4 @@
-"""``python -m bench {throughput,quota,side,scale,mediaspan,cost,profile,all} [--quick] [--repeat N] ...``
+"""``python -m bench {throughput,quota,side,scale,mediaspan,cost,archive,profile,all} [--quick] [--repeat N] ...``
 
 Each benchmark prints its figures and rewrites its own section of BENCHMARKS.md (``--output``
 names another file, ``--no-write`` writes none). ``all`` runs the benchmarks in order.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.report import DEFAULT
 
-BENCHMARKS = ("throughput", "quota", "side", "scale", "mediaspan", "cost")
+BENCHMARKS = ("throughput", "quota", "side", "scale", "mediaspan", "cost", "archive")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +107,10 @@ def run_one(name: str, args: argparse.Namespace, workdir: Path, output: Path | N
         from bench import cost
 
         cost.run(workdir, quick=quick, output=output, argv=argv)
+    elif name == "archive":
+        from bench import archive
+
+        archive.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv)
     elif name == "profile":
         from bench import profile
 

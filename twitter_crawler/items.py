@@ -220,6 +220,7 @@ EDGES: tuple[tuple[str, str, str], ...] = (
     ("Account", "following", "Account"),
     ("Account", "follower", "Account"),
     ("Account", "profilePicture", "Photo"),
+    ("Account", "like", "Tweet"),
     ("Tweet", "author", "Account"),
     ("Tweet", "reference", "Tweet"),
     ("Tweet", "mention", "Account"),

@@ -30,7 +30,8 @@ class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
-        check_start(self.settings, opts.spargs if args[:1] == ["twitter"] else None)
+        check_start(self.settings, opts.spargs if args[:1] == ["twitter"] else None,
+                    archive=opts.spargs if args[:1] == ["archive"] else None)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.asyncio import create_looping_call, run_in_thread, sleep
 from scrapy.utils.project import data_path
 
@@ -118,6 +118,8 @@ class CostMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        if getattr(crawler.spidercls, "offline", False):
+            raise NotConfigured  # a spider that sends no API request (the archive import)
         s = crawler.settings
         api = from_settings(s)
         credentials = {name: s.get(name) or "" for name in CREDENTIAL_SETTINGS}

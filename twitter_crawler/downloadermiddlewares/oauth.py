@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from oauthlib.oauth1 import Client
 from scrapy import signals
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, NotConfigured
 
 from twitter_crawler.api import from_settings
 
@@ -94,6 +94,8 @@ class OAuth1Middleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        if getattr(crawler.spidercls, "offline", False):
+            raise NotConfigured  # a spider that sends no API request (the archive import)
         settings = crawler.settings
         credentials = {name: settings.get(name) or "" for name in CREDENTIAL_SETTINGS}
         mw = cls(

@@ -51,7 +51,8 @@ class ProgressExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         interval = crawler.settings.getfloat("TWITTER_PROGRESS_INTERVAL")
-        if interval <= 0:
+        if interval <= 0 or getattr(crawler.spidercls, "offline", False):
+            # (The archive import, which reads no timeline, shows its own line.)
             raise NotConfigured
         ext = cls(crawler, interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

@@ -72,6 +72,10 @@ class SummaryExtension:
         lines.append(f"  {'edges':<9} {edges_new:>8,}  new, {edges_removed:,} removed (unfollows)")
         skipped = [f"{stats[f'twitter/errors/{key}']:,} {label}" for key, label in SKIPS
                    if stats.get(f"twitter/errors/{key}")]
+        if stats.get("twitter/archive/files_missing"):
+            skipped.append(f"{stats['twitter/archive/files_missing']:,} media files the archive lacks")
+        if stats.get("twitter/archive/skipped"):
+            skipped.append(f"{stats['twitter/archive/skipped']:,} unreadable archive records")
         if stats.get("twitter/spider/skipped_objects"):
             skipped.append(f"{stats['twitter/spider/skipped_objects']:,} unreadable objects")
         lines.append(f"  skipped   {', '.join(skipped) if skipped else 'nothing'}")

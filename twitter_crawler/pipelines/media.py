@@ -159,6 +159,8 @@ class MediaPipeline(FilesPipeline):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        if getattr(crawler.spidercls, "offline", False):
+            raise NotConfigured  # a spider that sends no API request (the archive import)
         s = crawler.settings
         # Checked at start-up (settings/check.py): a bad value never gets here.
         kinds = parse_kinds(s.get("TWITTER_MEDIA"))

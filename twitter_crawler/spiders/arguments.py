@@ -139,3 +139,17 @@ def parse_arguments(
         limit=_number("limit", limit, None),
         following_tweets=_number("following_tweets", following_tweets, 5) or 0,
     )
+
+
+#: The arguments of the ``archive`` spider.
+ARCHIVE_ARGUMENTS = ("path",)
+
+
+def parse_archive_arguments(path: object = None) -> str:
+    """The ``archive`` spider's ``path``: required; what it names is checked when it is opened
+    (:meth:`twitter_crawler.archive.reader.Archive.open`)."""
+    if path is None or str(path).strip() == "":
+        raise BadArgument(
+            "path is required: scrapy crawl archive -a path=twitter-YYYY-MM-DD-….zip (the ZIP X "
+            "sent, or the folder it unpacks to)")
+    return str(path)

@@ -1,0 +1,301 @@
+"""Archive records → the project's items (:mod:`twitter_crawler.items`), as the API import makes
+them: the same externalIds, the same edges, so both imports meet in one store.
+
+Pure functions and one small class, no Scrapy, no I/O. Every field is read defensively (ids,
+counts and indices are strings in the archive): an odd record is skipped with a reason, never an
+exception.
+
+What the archive knows and the API does not is imported (every tweet since the account began,
+likes); what the API knows better is left to it (``None`` here, so the store keeps the API's
+value, see ``stores/records.py``): a tweet's counts (the archive's are a snapshot, ``"0"`` on
+retweets), and the profile's counts. Private fields are never read: of ``account.js`` only
+``accountId``, ``username``, ``accountDisplayName`` and ``createdAt`` are looked at (never
+``email`` or ``phoneNumber``).
+
+Archive tweets differ from the API's (``ARCHIVE_FORMAT.md`` §3):
+
+* no ``user``: the author is the archive's owner;
+* a retweet is ``RT @author: text…`` cut to 140 characters, without ``retweeted_status``. Its
+  message is the text after ``RT @author: `` (the API's is the retweeted tweet's full text: a
+  later API import replaces it); the retweeted tweet's id comes from its media's
+  ``source_status_id_str`` when it has media, its author from the mention at ``["3", …]``;
+* a quote has no ``quoted_status``: its quoted tweet is the ``urls`` entry whose expanded URL is
+  ``https://twitter.com/<user>/status/<id>`` (or x.com), which is a ``reference``, not a link;
+* long posts keep their full text in ``note-tweet.js``, matched by creation time (±1 s) and
+  text prefix, as community-archive does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from twitter_crawler.api.common import (
+    Collector,
+    as_dict as _d,
+    as_id as _id,
+    as_int as _int,
+    as_list as _l,
+    as_str as _s,
+    source_name,
+    to_iso_utc,
+    unescape,
+)
+from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
+
+__all__ = ["ArchiveParser", "MediaFile", "Notes", "best_variant", "media_file_names"]
+
+_STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")
+_RT = re.compile(r"^RT @([A-Za-z0-9_]{1,15}): ")
+_TCO_TAIL = re.compile(r"\s*(?:https://t\.co/\w+\s*)+$")
+
+
+@dataclass(slots=True)
+class MediaFile:
+    """A Photo or Video whose file the archive may hold: the candidates, best first."""
+
+    media: dict[str, str]  # ref of the Photo or Video
+    tweet_id: str
+    names: list[str]
+    url: str | None
+
+
+def best_variant(variants: Any) -> str | None:
+    """The highest-bitrate mp4 of a video's variants (bitrates are strings in the archive)."""
+    best, best_rate = None, -1
+    for variant in _l(variants):
+        if type(variant) is not dict or variant.get("content_type") != "video/mp4":
+            continue
+        url = _s(variant.get("url"))
+        rate = _int(variant.get("bitrate", variant.get("bit_rate"))) or 0
+        if url and rate > best_rate:
+            best, best_rate = url, rate
+    return best
+
+
+def _basename(url: str | None) -> str | None:
+    if not url:
+        return None
+    name = url.split("?", 1)[0].rstrip("/").rpartition("/")[2]
+    return name or None
+
+
+def media_file_names(tweet_id: str, medium: dict[str, Any]) -> list[str]:
+    """Where the archive keeps a medium's file: ``<tweet id>-<last segment of the URL>``; for a
+    video or GIF, of its mp4 (``ARCHIVE_FORMAT.md`` §4)."""
+    names = []
+    if medium.get("type") in ("video", "animated_gif"):
+        for variant in _l(_d(medium.get("video_info")).get("variants")):
+            name = _basename(_s(variant.get("url")) if type(variant) is dict else None)
+            if name and name.endswith(".mp4"):
+                names.append(f"{tweet_id}-{name}")
+    name = _basename(_s(medium.get("media_url_https")) or _s(medium.get("media_url")))
+    if name:
+        names.append(f"{tweet_id}-{name}")
+    return names
+
+
+class Notes:
+    """Full texts of long posts (``note-tweet.js``), looked up by creation second."""
+
+    def __init__(self) -> None:
+        self._by_second: dict[str, list[str]] = {}
+
+    def __len__(self) -> int:
+        return sum(map(len, self._by_second.values()))
+
+    def add(self, record: Any) -> None:
+        note = _d(_d(record).get("noteTweet") or record)
+        text = _s(_d(note.get("core")).get("text"))
+        created = to_iso_utc(note.get("createdAt"))
+        if text and created:
+            self._by_second.setdefault(created, []).append(text)
+
+    def full_text(self, created: str | None, text: str) -> str | None:
+        """The note whose text the tweet's (cut) text begins, created within a second of it."""
+        if not created or not self._by_second:
+            return None
+        stem = _TCO_TAIL.sub("", text).rstrip("…").rstrip()
+        seconds = [created]
+        if created[-3:-1].isdigit():
+            second = int(created[-3:-1])
+            seconds += [f"{created[:-3]}{s:02d}Z" for s in (second - 1, second + 1) if 0 <= s < 60]
+        for key in seconds:
+            for note in self._by_second.get(key, ()):
+                if note.startswith(stem[:100]):
+                    return unescape(note)
+        return None
+
+
+@dataclass
+class ArchiveParser:
+    """Turns the records of one archive into items, for its owner ``me``."""
+
+    me: str
+    notes: Notes = field(default_factory=Notes)
+    #: Circle (limited-audience) tweets: never imported.
+    private_ids: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+    # -- the owner -----------------------------------------------------------------------------
+
+    def owner(self, account: Any, profile: Any, manifest_user: Any) -> Account:
+        """The owner's Account from ``account.js``, ``profile.js`` and the manifest's
+        ``userInfo`` (whichever the archive has). Only public fields are read."""
+        acc, user = _d(account), _d(manifest_user)
+        description = _d(_d(profile).get("description"))
+        website = _s(description.get("website"))
+        return Account(
+            self.me,
+            handle=_s(acc.get("username")) or _s(user.get("userName")),
+            displayName=_s(acc.get("accountDisplayName")) or _s(user.get("displayName")),
+            description=_s(description.get("bio")),
+            location=_s(description.get("location")),
+            # A t.co link is not the website: left to the API's expanded one.
+            url=website if website and not website.startswith("https://t.co/") else None,
+            avatarUrl=_s(_d(profile).get("avatarMediaUrl")),
+            dateJoined=to_iso_utc(acc.get("createdAt")),
+            isMe=True,
+        )
+
+    # -- contacts and likes --------------------------------------------------------------------
+
+    def contact(self, name: str, record: Any) -> Edge | None:
+        """A ``follower`` or ``following`` edge from the owner (``{"accountId": ...}``)."""
+        uid = _id(_d(record).get("accountId"))
+        if uid is None or not uid.isdigit():
+            self.skipped.append(f"{name} without accountId: {str(record)[:80]}")
+            return None
+        return Edge(name, ref("Account", self.me), ref("Account", uid))
+
+    def like(self, record: Any) -> list[Any]:
+        """A minimal Tweet (id, and its text when the archive gives it) and the ``like`` edge."""
+        like = _d(record)
+        tid = _id(like.get("tweetId"))
+        if tid is None or not tid.isdigit():
+            self.skipped.append(f"like without tweetId: {str(record)[:80]}")
+            return []
+        return [Tweet(tid, message=unescape(like.get("fullText"))),
+                Edge("like", ref("Account", self.me), ref("Tweet", tid))]
+
+    # -- tweets --------------------------------------------------------------------------------
+
+    def tweet(self, obj: Any, c: Collector, files: list[MediaFile]) -> str | None:  # noqa: PLR0912, PLR0915
+        """Adds one tweet's items to ``c`` and its media files to ``files``; its id, or ``None``
+        when it is skipped (odd, or private)."""
+        if type(obj) is not dict:
+            self.skipped.append(f"tweet record is not an object: {type(obj).__name__}")
+            return None
+        tid = _id(obj.get("id_str")) or _id(obj.get("id"))
+        if tid is None or not tid.isdigit():
+            self.skipped.append(f"tweet without id_str: {str(obj)[:80]}")
+            return None
+        if tid in self.private_ids:
+            return None
+        tweet_ref = ref("Tweet", tid)
+        text = _s(obj.get("full_text")) or _s(obj.get("text")) or ""
+        created = to_iso_utc(obj.get("created_at"))
+        entities = _d(obj.get("entities"))
+        media_list = _l(_d(obj.get("extended_entities")).get("media")) or _l(entities.get("media"))
+        mentions = [m for m in _l(entities.get("user_mentions")) if type(m) is dict]
+        reply_to = _id(obj.get("in_reply_to_status_id_str")) or _id(obj.get("in_reply_to_status_id"))
+        if reply_to == "-1":
+            reply_to = None
+
+        retweet = _RT.match(text)
+        referenced: str | None = None
+        if retweet:
+            tweet_type = "retweet"
+            message = unescape(text[retweet.end():])
+            for m in media_list:
+                if type(m) is dict and _id(m.get("source_status_id_str")):
+                    referenced = m["source_status_id_str"]
+                    break
+        else:
+            message = self.notes.full_text(created, text) or unescape(text)
+            for link in _l(entities.get("urls")):
+                found = _STATUS_URL.match(_s(_d(link).get("expanded_url")) or "")
+                if found and found[1] != tid:
+                    referenced = found[1]
+                    break
+            tweet_type = "quote" if referenced else "reply" if reply_to else "tweet"
+
+        c.add(c.tweets, ("Tweet", tid), Tweet(
+            tid,
+            message=message,
+            postDate=created,
+            tweetType=tweet_type,
+            lang=_s(obj.get("lang")),
+            source=source_name(obj.get("source")),
+            inReplyToId=reply_to,
+        ))
+        c.edge("author", tweet_ref, "Account", self.me)
+
+        if retweet:
+            # The retweeted tweet, when the archive names it: its author (the mention at 3) and
+            # the reference. Media, links and mentions belong to it, as in the API import.
+            if referenced:
+                c.add(c.tweets, ("Tweet", referenced), Tweet(referenced))
+                c.edge("reference", tweet_ref, "Tweet", referenced)
+                handle = retweet[1].lower()
+                for m in mentions:
+                    uid = _id(m.get("id_str"))
+                    if uid and uid != "-1" and (_s(m.get("screen_name")) or "").lower() == handle:
+                        c.add(c.accounts, ("Account", uid), Account(
+                            uid, handle=_s(m.get("screen_name")), displayName=_s(m.get("name"))))
+                        c.edge("author", ref("Tweet", referenced), "Account", uid)
+                        break
+            return tid
+        if referenced:
+            c.add(c.tweets, ("Tweet", referenced), Tweet(referenced))
+            c.edge("reference", tweet_ref, "Tweet", referenced)
+
+        for m in mentions:
+            uid = _id(m.get("id_str"))
+            if uid is None or uid == "-1":
+                continue
+            c.add(c.accounts, ("Account", uid), Account(
+                uid, handle=_s(m.get("screen_name")), displayName=_s(m.get("name"))))
+            c.edge("mention", tweet_ref, "Account", uid)
+
+        for m in media_list:
+            self._medium(tid, tweet_ref, m, c, files)
+
+        media_urls = {_s(m.get("url")) for m in media_list if type(m) is dict}
+        media_urls.discard(None)
+        self_link = "/status/" + tid
+        for link in _l(entities.get("urls")):
+            if type(link) is not dict:
+                continue
+            url = _s(link.get("expanded_url"))
+            if not url or _s(link.get("url")) in media_urls or self_link in url:
+                continue
+            if referenced and _STATUS_URL.match(url):
+                continue  # the quoted tweet: a reference, not a link
+            c.add(c.media, ("Website", url), Website(url, _s(link.get("display_url"))))
+            c.edge("link", tweet_ref, "Website", url)
+        return tid
+
+    def _medium(self, tid: str, tweet_ref: dict[str, str], m: Any, c: Collector,
+                files: list[MediaFile]) -> None:
+        if type(m) is not dict:
+            return
+        mid = _id(m.get("id_str"))
+        if mid is None:
+            self.skipped.append(f"media of tweet {tid} without id_str")
+            return
+        kind = m.get("type")
+        image = _s(m.get("media_url_https")) or _s(m.get("media_url"))
+        if kind == "photo":
+            large = _d(_d(m.get("sizes")).get("large"))
+            item: Photo | Video = Photo(mid, image, _int(large.get("w")), _int(large.get("h")))
+        elif kind in ("video", "animated_gif"):
+            info = _d(m.get("video_info"))
+            item = Video(mid, best_variant(info.get("variants")), image,
+                         _int(info.get("duration_millis")), kind == "animated_gif")
+        else:
+            self.skipped.append(f"media {mid} of tweet {tid}: unknown type {kind!r}")
+            return
+        c.medium(tweet_ref, item)
+        files.append(MediaFile(ref(item.type, mid), tid, media_file_names(tid, m), item.url))

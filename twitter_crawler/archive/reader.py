@@ -1,0 +1,307 @@
+"""Reads X's "archive of your data" (a ZIP, or the folder it unpacks to) file by file.
+
+The archive is a ZIP of ``data/<type>.js`` files, each ``window.YTD.<type>.part<N> = [...]``
+(``ARCHIVE_FORMAT.md`` in the project's shared docs), plus media folders. Archives reach
+gigabytes, so nothing here reads a whole archive, nor a whole data file, into memory: a data
+file is decompressed in chunks and cut into its top-level records, each decoded on its own
+(orjson). The cut relies on JSON never holding a raw newline inside a string: X writes each
+top-level record's closing brace on a line of its own, at the indentation of the array's
+records (``[`` then ``  {`` since 2022, ``[ {`` with the brace at column 0 in 2019–20). A
+file in any other layout is decoded whole, which is only ever small, older files.
+
+Layouts accepted: ``tweets.js`` and its parts (``tweets-part1.js``...), the pre-2022 names
+(``tweet.js``, ``tweet_media/``), records with or without their ``{"tweet": ...}`` wrapper, a
+wrapper folder around ``data/`` (re-packed ZIPs), ``__MACOSX/`` entries, a UTF-8 BOM.
+
+:meth:`Archive.open` checks what can be checked before anything is imported: the path, the ZIP's
+central directory (a truncated download has none), and a tweets file; every failure is an
+:class:`ArchiveError` with a one-line message saying what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Self
+
+#: Bytes decompressed per read: large enough that the cutting costs nothing, small enough that
+#: memory stays flat whatever the size of a part.
+CHUNK = 1 << 20
+
+#: ``data/tweets.js``, ``data/tweets-part1.js``, ``data/deleted-tweets.js``... at any depth.
+_DATA_FILE = re.compile(r"^(?P<prefix>(?:.*/)?)data/(?P<name>[A-Za-z_-]+?)(?:-part(?P<part>\d+))?\.js$")
+_MEDIA_FOLDERS = ("tweets_media", "tweet_media", "profile_media")
+_MEDIA_FILE = re.compile(r"^(?P<prefix>(?:.*/)?)data/(?P<folder>[a-z_]+)/(?P<file>[^/]+)$")
+_WS = b" \t\r\n"
+
+
+class ArchiveError(Exception):
+    """The archive cannot be read; the message is one line for the user."""
+
+
+def _record_name(name: str) -> str:
+    """The wrapper key of a data file's records: ``tweets`` → ``tweet``, ``note-tweet`` →
+    ``noteTweet``."""
+    if name in ("tweets", "tweet"):
+        return "tweet"
+    head, *rest = name.split("-")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class Archive:
+    """An open archive: its data files by type, its media files by folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        #: type (``tweets``, ``follower``, ...) → member names, part 0 first.
+        self.data: dict[str, list[str]] = {}
+        #: media folder (``tweets_media``, ``profile_media``) → file name → member name.
+        self.media: dict[str, dict[str, str]] = {}
+        self._sizes: dict[str, int] = {}
+
+    # -- opening and checking ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> Archive:
+        """Opens and checks an archive; :class:`ArchiveError` if it cannot be imported."""
+        archive = cls(Path(path))
+        archive._open()
+        return archive
+
+    def _open(self) -> None:
+        path = self.path
+        if not path.exists():
+            raise ArchiveError(f"path={str(path)!r}: no such file or folder")
+        if path.is_dir():
+            names = {p.relative_to(path).as_posix(): p.stat().st_size
+                     for p in path.rglob("*") if p.is_file()}
+        else:
+            names = self._open_zip(path)
+        self._index(names)
+
+    def _open_zip(self, path: Path) -> dict[str, int]:
+        try:
+            with path.open("rb") as f:
+                magic = f.read(4)
+        except OSError as exc:
+            raise ArchiveError(f"path={str(path)!r} cannot be read: {exc.strerror}") from None
+        if not zipfile.is_zipfile(path):
+            if magic == b"PK\x03\x04":
+                raise ArchiveError(
+                    f"path={str(path)!r} is a truncated or damaged ZIP (its table of contents is "
+                    "missing): download the archive again")
+            raise ArchiveError(
+                f"path={str(path)!r} is not a ZIP file: give the archive X sent "
+                "(twitter-YYYY-MM-DD-….zip) or the folder it unpacks to")
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ArchiveError(
+                f"path={str(path)!r} is a damaged ZIP ({exc}): download the archive again") from None
+        return {info.filename: info.file_size for info in self._zip.infolist() if not info.is_dir()}
+
+    def _index(self, names: dict[str, int]) -> None:
+        found: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
+        media: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+        for name in names:
+            if name.startswith(("__MACOSX/", ".")) or "/." in name:
+                continue
+            m = _DATA_FILE.match(name)
+            if m:
+                found[m["prefix"]][m["name"]].append((int(m["part"] or 0), name))
+                continue
+            m = _MEDIA_FILE.match(name)
+            if m and m["folder"] in _MEDIA_FOLDERS:
+                folder = "tweets_media" if m["folder"] == "tweet_media" else m["folder"]
+                media[m["prefix"]][folder][m["file"]] = name
+        # The data folder with tweets (a re-packed ZIP may hold more than one folder).
+        # (Part 0 is tweets.js itself: parts without it are not all of the archive.)
+        prefixes = [p for p, files in found.items()
+                    if any(part == 0 for kind in ("tweets", "tweet") for part, _ in files.get(kind, ()))]
+        if not prefixes:
+            what = "ZIP" if self._zip is not None else "folder"
+            raise ArchiveError(
+                f"path={str(self.path)!r} holds no data/tweets.js (nor data/tweet.js): this {what} "
+                "is not an X archive, or not all of it")
+        prefix = min(prefixes, key=len)
+        files = found[prefix]
+        if "tweets" in files and "tweet" in files:
+            files["tweets"] += files.pop("tweet")
+        elif "tweet" in files:
+            files["tweets"] = files.pop("tweet")
+        self.data = {kind: [n for _, n in sorted(parts)] for kind, parts in files.items()}
+        self.media = {folder: dict(entries) for folder, entries in media[prefix].items()}
+        self._sizes = names
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def size(self, member: str) -> int:
+        """The uncompressed size of a member, in bytes."""
+        return self._sizes.get(member, 0)
+
+    def _stream(self, member: str) -> IO[bytes]:
+        if self._zip is not None:
+            return self._zip.open(member)
+        return (self.path / member).open("rb")
+
+    def read_file(self, member: str) -> bytes:
+        """The bytes of one (media) member."""
+        try:
+            with self._stream(member) as f:
+                return f.read()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ArchiveError(f"{member} in {self.path} cannot be read ({exc})") from None
+
+    def has(self, kind: str) -> bool:
+        return bool(self.data.get(kind))
+
+    def records(self, kind: str) -> Iterator[Any]:
+        """Every record of a data type, over all its parts, unwrapped (``{"tweet": {...}}`` →
+        ``{...}``). :class:`ArchiveError` on a file that is not an archive data file."""
+        for member in self.data.get(kind, ()):
+            yield from self.member_records(member, kind)
+
+    def member_records(self, member: str, kind: str) -> Iterator[Any]:
+        wrapper = _record_name(kind)
+        try:
+            with self._stream(member) as stream:
+                for element in _Elements(stream, member):
+                    if type(element) is dict and len(element) == 1:
+                        inner = element.get(wrapper)
+                        if type(inner) is dict:
+                            yield inner
+                            continue
+                    yield element
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            # A CRC mismatch or a short member: the central directory was there, the data not.
+            raise ArchiveError(f"{member} in {self.path} is damaged ({exc}): download the "
+                               "archive again") from None
+
+    def manifest(self) -> dict[str, Any]:
+        """``data/manifest.js`` (``window.__THAR_CONFIG = {...}``), or ``{}`` without one."""
+        members = self.data.get("manifest")
+        if not members:
+            return {}
+        body = self.read_file(members[0])
+        _, sep, rest = body.partition(b"=")
+        try:
+            value = orjson.loads(rest.strip(_WS + b";")) if sep else None
+        except orjson.JSONDecodeError:
+            value = None
+        return value if type(value) is dict else {}
+
+
+def _bad(member: str, what: str) -> ArchiveError:
+    return ArchiveError(f"{member} is not an archive data file ({what}): the archive is damaged "
+                        "or not an X archive")
+
+
+def _decode(member: str, data: bytes | bytearray | memoryview) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise _bad(member, f"not JSON: {exc}") from None
+
+
+class _Elements:
+    """The top-level elements of ``window.YTD.x.partN = [ ... ]``, one at a time."""
+
+    def __init__(self, stream: IO[bytes], member: str) -> None:
+        self.stream = stream
+        self.member = member
+        self.buf = bytearray()
+        self.eof = False
+
+    def more(self) -> bool:
+        """Reads the next chunk; False at the end of the member."""
+        if self.eof:
+            return False
+        chunk = self.stream.read(CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf.extend(chunk)
+        return True
+
+    def skip_space(self, pos: int) -> int:
+        """The first position from ``pos`` on that is not whitespace (reading on as needed)."""
+        buf = self.buf
+        while True:
+            while pos < len(buf) and buf[pos] in _WS:
+                pos += 1
+            if pos < len(buf) or not self.more():
+                return pos
+
+    def _start(self) -> bytes:
+        """Reads up to the first record; the closing brace that ends each record."""
+        buf = self.buf
+        while (eq := buf.find(b"=")) < 0:  # the prefix: anything up to "=" (a BOM, any name)
+            if len(buf) > 4096 or not self.more():
+                raise _bad(self.member, "no 'window.YTD.… =' prefix")
+        start = self.skip_space(eq + 1)
+        if start >= len(buf) or buf[start] != ord("["):
+            raise _bad(self.member, "no array after the '='")
+        pos = self.skip_space(start + 1)
+        gap = bytes(buf[start + 1 : pos])
+        if b"\n" in gap:
+            indent = gap[gap.rfind(b"\n") + 1 :]  # "[\n  {": records at this indentation
+        else:  # "[ {": closing braces at the indentation of the line holding "["
+            line = bytes(buf[buf.rfind(b"\n", 0, start) + 1 : start])
+            indent = line[: len(line) - len(line.lstrip(b" \t"))]
+        del buf[:pos]
+        return b"\n" + indent + b"}"
+
+    def __iter__(self) -> Iterator[Any]:
+        closing = self._start()
+        buf = self.buf
+        pos = 0
+        while True:
+            at = buf.find(closing, pos)
+            if at < 0:
+                if self.eof:
+                    break
+                del buf[:pos]
+                pos = 0
+                self.more()
+                continue
+            end = at + len(closing)
+            try:
+                element = orjson.loads(memoryview(buf)[pos:end])
+            except orjson.JSONDecodeError:
+                break  # not the layout guessed: what is left is decoded in one piece, below
+            yield element
+            pos = self.skip_space(end)
+            if pos < len(buf) and buf[pos] == ord(","):
+                pos += 1
+        # What is left: "]" alone, or (another layout) the rest of the array in one piece.
+        while self.more():
+            pass
+        rest = bytes(buf[pos:]).strip(_WS + b";")
+        if rest == b"]":
+            return
+        if not rest.endswith(b"]"):
+            raise _bad(self.member, "the array is not closed: the file is cut short")
+        value = _decode(self.member, b"[" + rest)
+        if type(value) is not list:
+            raise _bad(self.member, "not an array")
+        yield from value
