@@ -6,9 +6,11 @@
 #   faketime: tests run the emulator and a crawl across midnight UTC (tests/cost/test_day_rollover.py);
 #   postgresql: the PostgreSQL store's tests start their own server (initdb + postgres on
 #     127.0.0.1, as the postgres user when run as root: the package brings the binaries and that
-#     user); not needed when initdb is already installed some other way.
+#     user); not needed when initdb is already installed some other way;
+#   redis-server: the shared rate-limit budgets' tests (tests/ratelimit, tests/secrets) and
+#     `python -m bench sharedbudget` start their own on 127.0.0.1 (and fail, not skip, without it).
 set -euo pipefail
-packages="build-essential python3-dev libjpeg-dev zlib1g-dev faketime"
+packages="build-essential python3-dev libjpeg-dev zlib1g-dev faketime redis-server"
 missing=""
 for pkg in $packages; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.podserver.support import podserver
-from tests.support.servers import PostgresServer, ServerProcess
+from tests.support.servers import PostgresServer, RedisServer, ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,15 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session (as an unprivileged user when the tests run as
     root); tests keep apart by database. It must start: a test that needs it fails otherwise."""
     with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (127.0.0.1, a free port, a password); tests keep
+    apart by their emulators (budgets are named by the API's origin and the token). It must
+    start: a test that needs it fails otherwise."""
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
 
 

@@ -37,6 +37,9 @@ def sending_stopped(crawler: Crawler) -> str | None:
 #: Close reasons of the answers that mean "stop", not "wait" (X_API_2026.md §4).
 USAGE_CAPPED = "twitter_usage_capped"
 API_PROBLEM = "twitter_api_problem"
+#: Close reason when the shared rate-limit budgets (``TWITTER_RATELIMIT_REDIS_URL``) cannot be
+#: reached: sending without them would over-spend what other crawls of the token share.
+REDIS_UNREACHABLE = "twitter_redis_unreachable"
 
 
 def stop_reason(problem: Problem) -> str:

@@ -57,6 +57,8 @@ BAD: dict[str, tuple[str, ...]] = {
     "TWITTER_MAX_COST": ("0", "ten dollars", "0.0000001"),
     "TWITTER_PRICES": ("tweets=0.005", "posts=-1"),
     "TWITTER_RATELIMIT_ENABLED": ("yes",),
+    "TWITTER_RATELIMIT_PROBE_LEASE": ("0",),
+    "TWITTER_RATELIMIT_REDIS_URL": ("localhost:6379", "redis://127.0.0.1:port", "redis://127.0.0.1/zero"),
     "TWITTER_RETRY_BACKOFF_BASE": ("-1",),
     "TWITTER_RETRY_BACKOFF_MAX": ("0",),
     "TWITTER_RETRY_BACKOFF_JITTER": ("1.5",),

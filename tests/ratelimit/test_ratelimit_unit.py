@@ -15,6 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from tests.ratelimit.fakeclock import NOW, FakeClock, answer, api_request, build
+from twitter_crawler.budgets.memory import State
 from twitter_crawler.downloadermiddlewares import ratelimit
 from twitter_crawler.downloadermiddlewares.ratelimit import RateLimitMiddleware
 
@@ -29,6 +30,11 @@ def clock() -> FakeClock:
 @pytest.fixture
 def mw(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> RateLimitMiddleware:
     return build(RateLimitMiddleware, monkeypatch, clock, ratelimit)
+
+
+def window(mw: RateLimitMiddleware, endpoint: str) -> State:
+    """The endpoint's window in the budgets this crawl shares with the process's other crawls."""
+    return mw.shared.windows[endpoint]
 
 
 async def spin(n: int = 20) -> None:
@@ -58,7 +64,7 @@ async def test_reset_too_far_ahead_is_clamped_and_logged(
     req = api_request()
     with caplog.at_level(logging.WARNING, LOGGER):
         await (mw.process_response(req, answer(req, remaining=0, reset=NOW + 86_400)))
-    budget = mw.budgets["followers/list"]
+    budget = window(mw, "followers/list")
     assert budget.reset_at == NOW + 905  # TWITTER_RATELIMIT_MAX_WAIT
     assert mw.crawler.stats.get_value("twitter/ratelimit/clamped") == 1
     [line] = [r.getMessage() for r in caplog.records]
@@ -74,7 +80,7 @@ async def test_reset_in_the_past_or_unreadable_is_clamped(
     req = api_request()
     with caplog.at_level(logging.WARNING, LOGGER):
         await (mw.process_response(req, answer(req, remaining=0, reset=reset)))
-    budget = mw.budgets["followers/list"]
+    budget = window(mw, "followers/list")
     if shown == "soon":  # unreadable: Twitter's whole window, not clamped
         assert budget.reset_at == NOW + ratelimit.DEFAULT_WINDOW
         assert not caplog.records
@@ -94,7 +100,7 @@ async def test_server_clock_ahead_shifts_resets_instead_of_clamping(
     with caplog.at_level(logging.INFO, LOGGER):
         await (mw.process_response(req, answer(
             req, remaining=0, reset=NOW + 600 + 100, date=formatdate(NOW + 600, usegmt=True))))
-    assert mw.budgets["followers/list"].reset_at == NOW + 100
+    assert window(mw, "followers/list").reset_at == NOW + 100
     assert mw.crawler.stats.get_value("twitter/ratelimit/clamped") is None
     assert mw.crawler.stats.get_value("twitter/ratelimit/clock_skew") == 600
     assert [r.getMessage() for r in caplog.records] == [
@@ -109,7 +115,7 @@ async def test_server_clock_ahead_shifts_resets_instead_of_clamping(
                                                     date=formatdate(NOW, usegmt=True))))
     assert [r.getMessage() for r in caplog.records] == [
         "The API's clock agrees with this machine's clock again"]
-    assert mw.budgets["followers/list"].reset_at == NOW + 100
+    assert window(mw, "followers/list").reset_at == NOW + 100
 
 
 # -- an unknown budget is probed by one request -------------------------------------------------
@@ -119,7 +125,7 @@ async def test_server_clock_ahead_shifts_resets_instead_of_clamping(
 async def test_unknown_budget_lets_one_probe_through(mw: RateLimitMiddleware, clock: FakeClock) -> None:
     reqs = [api_request(n=i) for i in range(4)]
     assert await mw.process_request(reqs[0]) is None  # the probe goes at once
-    assert reqs[0].meta["_twitter_probe"] is True
+    assert reqs[0].meta["_twitter_probe"]  # the lease it holds
     waiting = [asyncio.ensure_future(mw.process_request(r)) for r in reqs[1:]]
     await spin(50)
     assert not any(t.done() for t in waiting), "sent before the probe's answer told the budget"
@@ -129,7 +135,7 @@ async def test_unknown_budget_lets_one_probe_through(mw: RateLimitMiddleware, cl
     await spin(50)
     assert sum(t.done() for t in waiting) == 2, "exactly the 2 requests the budget allows"
     assert first.result() is None
-    assert mw.budgets["followers/list"].remaining == 0
+    assert window(mw, "followers/list").remaining == 0
     for task in waiting:
         task.cancel()
     await spin(5)
@@ -142,9 +148,9 @@ async def test_failed_probe_frees_the_endpoint(mw: RateLimitMiddleware) -> None:
     waiting = asyncio.ensure_future(mw.process_request(other))
     await spin(20)
     assert not waiting.done()
-    mw.process_exception(probe, ConnectionError("dropped"))
+    await mw.process_exception(probe, ConnectionError("dropped"))
     assert await waiting is None
-    assert other.meta["_twitter_probe"] is True  # the next one probes
+    assert other.meta["_twitter_probe"]  # the next one probes
 
 
 @deferred_f_from_coro_f
@@ -201,7 +207,7 @@ async def test_short_park_says_nothing_rather_than_half(
     """A wait shorter than the moment the line waits for company logs neither line: never a
     "resume" without its "reached"."""
     caplog.set_level(logging.INFO, LOGGER)
-    mw.margin = 0.0
+    mw.margin = mw.shared.margin = 0.0
     probe = api_request()
     await mw.process_request(probe)
     clock.now = NOW + 0.9
@@ -260,7 +266,7 @@ async def test_late_answer_of_an_earlier_window_does_not_spend_the_new_one(
     await mw.process_response(new, answer(new, remaining=14, reset=NOW + 1805))
     # the old request's answer comes back late, from the old window
     await mw.process_response(old, answer(old, remaining=0, reset=NOW + 900))
-    assert mw.budgets["followers/list"].remaining == 14
+    assert window(mw, "followers/list").remaining == 14
 
 
 @deferred_f_from_coro_f

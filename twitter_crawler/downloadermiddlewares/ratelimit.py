@@ -1,15 +1,22 @@
 """Parks requests whose endpoint has spent its rate limit, without blocking anything else.
 
-Twitter counts quotas per endpoint (``meta["twitter_endpoint"]``) and says where a window
-stands in the ``x-rate-limit-limit/-remaining/-reset`` headers of every answer. This middleware
-keeps a budget per endpoint from them and, in ``process_request``, lets a request through only
+Twitter counts quotas per token and endpoint (``meta["twitter_endpoint"]``) and says where a
+window stands in the ``x-rate-limit-limit/-remaining/-reset`` headers of every answer. This
+middleware keeps a budget per endpoint from them, in a store shared by every crawl of the token
+(:mod:`twitter_crawler.budgets`: this process's crawlers, or with ``TWITTER_RATELIMIT_REDIS_URL``
+every crawl that uses that Redis), and, in ``process_request``, lets a request through only
 while its endpoint has budget left; otherwise the request waits (an ``await`` on the event loop:
 no ``time.sleep``, no ``engine.pause``) until the window resets plus ``TWITTER_RATELIMIT_MARGIN``
 seconds. Other endpoints keep going meanwhile. The OAuth middleware comes after this one, so a
 released request is signed with a fresh timestamp and nonce.
 
 * While an endpoint's budget is unknown (first request, new window), one probe goes out and the
-  others wait for its headers; an endpoint that answers without headers is not limited.
+  others (of every crawl of the token) wait for its headers; the probe holds a lease of
+  ``TWITTER_RATELIMIT_PROBE_LEASE`` seconds, so a crawl that died with it cannot keep the
+  endpoint. An endpoint that answers without headers is not limited.
+* A shared store that cannot be reached (Redis down) stops the crawl with the close reason
+  ``twitter_redis_unreachable`` and one ERROR line: going on with a budget of its own would
+  over-spend what the other crawls share.
 * A 429 (code 88) zeroes the budget and sends the request back to be parked until the reset. A
   429 with budget left is Twitter's per-second limit: the request waits a second. Repeated 429s
   of one endpoint (a reset that does not hold) wait longer each time (1 s, 2 s, 4 s, ... up to
@@ -31,11 +38,12 @@ released request is signed with a fresh timestamp and nonce.
   refused to send (:class:`~twitter_crawler.exceptions.SendingStopped`).
 
 Settings read: ``TWITTER_RATELIMIT_ENABLED``, ``TWITTER_RATELIMIT_MARGIN``,
-``TWITTER_RATELIMIT_MAX_WAIT``.
+``TWITTER_RATELIMIT_MAX_WAIT``, ``TWITTER_RATELIMIT_PROBE_LEASE``, ``TWITTER_RATELIMIT_REDIS_URL``.
 
 Stats: ``twitter/ratelimit/stop`` (answers that mean "stop"), ``twitter/ratelimit/parked``,
 ``twitter/ratelimit/wait_seconds``, ``twitter/ratelimit/429``, ``twitter/ratelimit/handed_back``, ``twitter/ratelimit/clamped``,
-``twitter/ratelimit/clock_skew``, ``twitter/ratelimit/endpoint/<endpoint>/parked``,
+``twitter/ratelimit/clock_skew``, ``twitter/ratelimit/redis_unreachable``,
+``twitter/ratelimit/endpoint/<endpoint>/parked``,
 ``twitter/ratelimit/endpoint/<endpoint>/429``.
 
 Log lines: ``followers/list: rate limit reached, 12 requests wait until 12:15:03 UTC (14m 58s)``
@@ -46,6 +54,7 @@ shorter than that says nothing, and never a "resume" without its "reached"), the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -55,13 +64,23 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, sleep
 
 from twitter_crawler.api import stop_problem_of
+from twitter_crawler.budgets import (
+    PROBE,
+    PROBE_POLL,
+    WAIT,
+    Answer,
+    Budgets,
+    BudgetsUnreachable,
+    open_budgets,
+)
 from twitter_crawler.closing import POLL, engine_closing
 from twitter_crawler.exceptions import SendingStopped
-from twitter_crawler.fatal import sending_stopped, stop_reason, stop_sending
+from twitter_crawler.fatal import REDIS_UNREACHABLE, sending_stopped, stop_reason, stop_sending
 
 if TYPE_CHECKING:
     from typing import Self
@@ -81,11 +100,10 @@ PAST_TOLERANCE = 5.0
 
 @dataclass
 class Budget:
-    limit: int | None = None
-    remaining: int | None = None  # None: unknown
-    reset_at: float = 0.0
-    limited: bool = True  # False once an answer came without rate-limit headers
-    probing: bool = False
+    """What this crawl alone knows of an endpoint: its parked requests and its log lines. The
+    window itself is in the shared store (:mod:`twitter_crawler.budgets`)."""
+
+    reset_at: float = 0.0  # the reset its parked requests wait for
     parked: int = 0
     parked_since: float = 0.0
     announced: bool = False  # a park is going on (its "reached" line is due or written)
@@ -100,21 +118,31 @@ def _fmt_wait(seconds: float) -> str:
 
 
 class RateLimitMiddleware:
-    def __init__(self, crawler: Crawler, margin: float, max_wait: float) -> None:
+    def __init__(self, crawler: Crawler, margin: float, max_wait: float, shared: Budgets) -> None:
         self.crawler = crawler
         self.margin = margin
         self.max_wait = max_wait
+        self.shared = shared
         self.budgets: dict[str, Budget] = {}
         self.skew = 0.0  # the API's clock minus ours, when they disagree
+        self._unreachable = False
+        self._closing_task: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
         if not s.getbool("TWITTER_RATELIMIT_ENABLED"):
             raise NotConfigured
-        # Checked at start-up (twitter_crawler.settings.check): margin >= 0, max_wait > 0.
-        return cls(crawler, s.getfloat("TWITTER_RATELIMIT_MARGIN"),
-                   s.getfloat("TWITTER_RATELIMIT_MAX_WAIT"))
+        # Checked at start-up (twitter_crawler.settings.check): margin >= 0, max_wait > 0,
+        # lease > 0, a redis:// URL or none.
+        margin = s.getfloat("TWITTER_RATELIMIT_MARGIN")
+        shared = open_budgets(s, margin, s.getfloat("TWITTER_RATELIMIT_PROBE_LEASE"))
+        mw = cls(crawler, margin, s.getfloat("TWITTER_RATELIMIT_MAX_WAIT"), shared)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    async def spider_closed(self) -> None:
+        await self.shared.close()
 
     def _closing(self) -> bool:
         return engine_closing(self.crawler)
@@ -125,36 +153,73 @@ class RateLimitMiddleware:
             return None
         budget = self.budgets.setdefault(endpoint, Budget())
         parked_at: float | None = None
-        while budget.limited:
+        while True:
             if sending_stopped(self.crawler):
                 break
             now = time.time()
-            if budget.remaining is not None and budget.reset_at and now >= budget.reset_at:
+            if budget.announced and now >= budget.reset_at + self.margin:
                 self._window_over(endpoint, budget)
-            if budget.remaining is None:
-                if not budget.probing:
-                    budget.probing = True
-                    request.meta["_twitter_probe"] = True
-                    break
-            elif budget.remaining > 0:
-                budget.remaining -= 1
+            try:
+                take = await self.shared.take(endpoint, now)
+            except BudgetsUnreachable as exc:
+                self._lost_shared(exc)
                 break
-            elif parked_at is None:
-                parked_at = now
-                self._park(endpoint, budget)
+            if take.kind == PROBE:
+                request.meta["_twitter_probe"] = take.probe_id
+                break
+            if take.kind != WAIT:
+                break
+            if take.spent:
+                budget.reset_at = take.until - self.margin
+                if parked_at is None:
+                    parked_at = now
+                    self._park(endpoint, budget)
+            # Another request (maybe another crawl's) probes the window: look again soon.
+            until = take.until if take.spent else min(take.until, now + PROBE_POLL)
+            while (left := until - time.time()) > 0:
+                if self._closing():
+                    if parked_at is not None:
+                        budget.parked -= 1
+                    self.crawler.stats.inc_value("twitter/ratelimit/handed_back")
+                    return request.replace(dont_filter=True)
+                await sleep(min(POLL, left))
             if self._closing():
                 if parked_at is not None:
                     budget.parked -= 1
                 self.crawler.stats.inc_value("twitter/ratelimit/handed_back")
                 return request.replace(dont_filter=True)
-            await sleep(POLL)
         if parked_at is not None:
             budget.parked -= 1
         if sending_stopped(self.crawler):
-            if request.meta.pop("_twitter_probe", False):
-                budget.probing = False
+            probe_id = request.meta.pop("_twitter_probe", "")
+            if probe_id:
+                await self._release(endpoint, probe_id)
             return await self._hold(request)
         return None
+
+    async def _release(self, endpoint: str, probe_id: str) -> None:
+        try:
+            await self.shared.release(endpoint, probe_id)
+        except BudgetsUnreachable as exc:
+            self._lost_shared(exc)
+
+    def _lost_shared(self, exc: BudgetsUnreachable) -> None:
+        """The shared budgets (Redis) cannot be reached: sending on without them would
+        over-spend what other crawls share, so the crawl stops, with one ERROR line."""
+        if self._unreachable:
+            return
+        self._unreachable = True
+        self.crawler.stats.inc_value("twitter/ratelimit/redis_unreachable")
+        logger.error(
+            "The shared rate-limit budgets (%(where)s, TWITTER_RATELIMIT_REDIS_URL) cannot be "
+            "reached (%(error)s): the crawl stops rather than send without them. Start Redis or "
+            "correct the URL, then run the same command again (with a JOBDIR it resumes).",
+            {"where": self.shared.describe(), "error": exc},
+        )
+        stop_sending(self.crawler, REDIS_UNREACHABLE)
+        # Not awaited: closing waits for the requests in progress, this one among them.
+        self._closing_task = asyncio.ensure_future(
+            self.crawler.engine.close_spider_async(reason=REDIS_UNREACHABLE))
 
     async def _hold(self, request: Request) -> Request:
         """A fatal answer stopped the sending: the request waits for the close (which follows
@@ -190,20 +255,15 @@ class RateLimitMiddleware:
         )
 
     def _window_over(self, endpoint: str, budget: Budget) -> None:
-        if budget.reset_at + self.margin > time.time():
-            return
-        if budget.announced:
-            waited = time.time() - budget.parked_since
-            # Scrapy's stats add any number; its annotation says int.
-            seconds = round(waited, 1)
-            self.crawler.stats.inc_value("twitter/ratelimit/wait_seconds", seconds)  # type: ignore[arg-type]
-            if budget.logged:
-                logger.info("%(endpoint)s: rate limit window reset, %(n)d parked request%(s)s resume",
-                            {"endpoint": endpoint, "n": budget.parked,
-                             "s": "" if budget.parked == 1 else "s"})
-            budget.announced = budget.logged = False
-        budget.remaining = None
-        budget.reset_at = 0.0
+        waited = time.time() - budget.parked_since
+        # Scrapy's stats add any number; its annotation says int.
+        seconds = round(waited, 1)
+        self.crawler.stats.inc_value("twitter/ratelimit/wait_seconds", seconds)  # type: ignore[arg-type]
+        if budget.logged:
+            logger.info("%(endpoint)s: rate limit window reset, %(n)d parked request%(s)s resume",
+                        {"endpoint": endpoint, "n": budget.parked,
+                         "s": "" if budget.parked == 1 else "s"})
+        budget.announced = budget.logged = False
 
     def _note_clock(self, date: bytes | None) -> None:
         """Learns the API's clock from an answer's ``Date`` header (whole seconds)."""
@@ -247,13 +307,12 @@ class RateLimitMiddleware:
             return clamped
         return reset
 
-    async def process_response(self, request: Request, response: Response) -> Request | Response:  # noqa: PLR0912
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
         endpoint = request.meta.get("twitter_endpoint")
         if not endpoint:
             return response
         budget = self.budgets.setdefault(endpoint, Budget())
-        if request.meta.pop("_twitter_probe", False):
-            budget.probing = False
+        probe_id = request.meta.pop("_twitter_probe", "")
         if response.status >= 400:
             problem = stop_problem_of(response.status, response.body)
             if problem is not None:
@@ -262,16 +321,16 @@ class RateLimitMiddleware:
                 # error middleware closes the crawl with the reason and X's title and detail.
                 self.crawler.stats.inc_value("twitter/ratelimit/stop")
                 stop_sending(self.crawler, stop_reason(problem))
+                if probe_id:
+                    await self._release(endpoint, probe_id)
                 return response
         headers = response.headers
         if response.status != 429:
             budget.strikes = 0
         remaining_h = headers.get(b"x-rate-limit-remaining")
         if remaining_h is None and response.status != 429:
-            if budget.remaining is None:
-                budget.limited = False
+            await self._update(endpoint, Answer(response.status, limited=False), probe_id)
             return response
-        budget.limited = True
         self._note_clock(headers.get(b"Date"))
         reset_h = headers.get(b"x-rate-limit-reset")
         reset = self._reset_time(endpoint, reset_h.decode("latin-1") if reset_h else None)
@@ -279,43 +338,43 @@ class RateLimitMiddleware:
             remaining = int(remaining_h) if remaining_h is not None else 0
         except ValueError:
             remaining = 0
+        limit: int | None = None
         limit_h = headers.get(b"x-rate-limit-limit")
         if limit_h:
             with contextlib.suppress(ValueError):
-                budget.limit = int(limit_h)
-        if budget.remaining is None or reset > budget.reset_at + 1:
-            # A new window: the headers are the truth (nothing else was released meanwhile:
-            # while the budget is unknown only the probe goes out).
-            budget.remaining = remaining
-            budget.reset_at = reset
-        elif reset < budget.reset_at - 1:
-            # A late answer from an earlier window says nothing about this one.
-            pass
-        else:
-            # Same window: answers come back out of order, trust the lowest count.
-            budget.remaining = min(budget.remaining, remaining)
+                limit = int(limit_h)
+        floor = 0.0
+        backoff = 0.0
         if response.status == 429:
-            self.crawler.stats.inc_value("twitter/ratelimit/429")
-            self.crawler.stats.inc_value(f"twitter/ratelimit/endpoint/{endpoint}/429")
             budget.strikes += 1
             # A reset that held would have prevented this 429: each one in a row waits longer.
             backoff = min(self.max_wait, 2.0 ** (budget.strikes - 1))
+            floor = time.time() + backoff - self.margin
+        await self._update(endpoint, Answer(response.status, limited=True, remaining=remaining,
+                                            reset=reset, limit=limit, floor=floor), probe_id)
+        if response.status == 429:
+            self.crawler.stats.inc_value("twitter/ratelimit/429")
+            self.crawler.stats.inc_value(f"twitter/ratelimit/endpoint/{endpoint}/429")
             retry = request.replace(dont_filter=True)
             if remaining > 0:
                 # Budget left but refused: Twitter's hidden per-second limit.
                 await sleep(backoff)
-            else:
-                budget.remaining = 0
-                budget.reset_at = max(budget.reset_at, reset, time.time() + backoff - self.margin)
             logger.debug("%(endpoint)s: 429, request goes back to wait for the reset",
                          {"endpoint": endpoint})
             return retry
         return response
 
-    def process_exception(self, request: Request, exception: Exception) -> Request | None:
+    async def _update(self, endpoint: str, answer: Answer, probe_id: str) -> None:
+        try:
+            await self.shared.update(endpoint, time.time(), answer, probe_id)
+        except BudgetsUnreachable as exc:
+            self._lost_shared(exc)
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | None:
         endpoint = request.meta.get("twitter_endpoint")
-        if endpoint and request.meta.pop("_twitter_probe", False):
-            self.budgets.setdefault(endpoint, Budget()).probing = False
+        probe_id = request.meta.pop("_twitter_probe", "") if endpoint else ""
+        if endpoint and probe_id:
+            await self._release(endpoint, probe_id)
         if isinstance(exception, SendingStopped):
             # Queued in a downloader slot when the fatal answer came, refused by the handler:
             # back to the scheduler like a parked request, so a JOBDIR keeps it.

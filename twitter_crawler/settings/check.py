@@ -243,6 +243,31 @@ def pod_url(value: Any) -> str:
     return _http_url(value, allowed)
 
 
+def redis_url(value: Any) -> str:
+    """``redis://[:password@]host[:port][/db]``, ``rediss://`` (TLS), ``unix:///path``; empty:
+    budgets stay in this process."""
+    allowed = ("must be redis://[:password@]host[:port][/db], rediss://... or unix:///path/to/socket "
+               "(or empty: budgets in this process)")
+    if not isinstance(value, str) or _CONTROL_RE.search(value):
+        raise ValueError(allowed)
+    url: str = value.strip()
+    if not url:
+        return url
+    parts = urlsplit(url)
+    try:
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError(f"has a malformed port; {allowed}") from None
+    if parts.scheme in ("redis", "rediss") and parts.hostname:
+        db = parts.path.strip("/")
+        if db and not db.isdigit():
+            raise ValueError(f"has a database that is not a number; {allowed}")
+        return url
+    if parts.scheme == "unix" and parts.path:
+        return url
+    raise ValueError(allowed)
+
+
 def credential(value: Any) -> str:
     """A key, token or secret; empty when not set."""
     allowed = "must be a string without blanks or control characters (or empty when not set)"
@@ -338,6 +363,9 @@ RULES: Mapping[str, Parser] = {
     "TWITTER_RATELIMIT_ENABLED": boolean,
     "TWITTER_RATELIMIT_MARGIN": seconds(zero="release at the reset"),
     "TWITTER_RATELIMIT_MAX_WAIT": seconds(),
+    # A lease of 0 would let every waiting request probe at once.
+    "TWITTER_RATELIMIT_PROBE_LEASE": seconds(),
+    "TWITTER_RATELIMIT_REDIS_URL": redis_url,
     # Retries: BASE=0 is the documented way to turn the backoff off; a MAX of 0 would be a
     # second, undocumented one.
     "TWITTER_RETRY_BACKOFF_BASE": seconds(zero="no backoff"),

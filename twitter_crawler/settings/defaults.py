@@ -29,10 +29,12 @@ TWITTER_COST_OWNED_READS = True
 TWITTER_MAX_COST = ""
 TWITTER_PRICES = ""
 
-# Rate-limit parking
+# Rate-limit parking; budgets shared in Redis by crawls of one token (empty: in this process)
 TWITTER_RATELIMIT_ENABLED = True
 TWITTER_RATELIMIT_MARGIN = 1.0
 TWITTER_RATELIMIT_MAX_WAIT = 905.0
+TWITTER_RATELIMIT_PROBE_LEASE = 60.0
+TWITTER_RATELIMIT_REDIS_URL = ""
 
 # Retries (5xx, timeouts, dropped connections, unreadable bodies): exponential backoff
 TWITTER_RETRY_BACKOFF_BASE = 1.0
