@@ -158,8 +158,11 @@ class RedisBudgets:
 
     def _script(self, name: str) -> AsyncScript:
         if self._client is None:
-            from redis.asyncio import Redis
-
+            try:
+                from redis.asyncio import Redis
+            except ImportError:
+                raise BudgetsUnreachable(
+                    "redis-py is not installed: pip install 'twitter_crawler[redis]'") from None
             # Built on first use, so on the reactor's running event loop.
             self._client = Redis.from_url(
                 self.url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT,
@@ -170,10 +173,11 @@ class RedisBudgets:
         return self._scripts[name]
 
     async def _run(self, name: str, endpoint: str, *args: Any) -> Any:
+        script = self._script(name)
         from redis.exceptions import RedisError
 
         try:
-            return await self._script(name)(keys=[self.key(endpoint)], args=list(args))
+            return await script(keys=[self.key(endpoint)], args=list(args))
         except (RedisError, OSError) as exc:
             raise BudgetsUnreachable(self._reason(exc)) from None
 
