@@ -1,4 +1,4 @@
-"""``python -m bench {throughput,quota,side,scale,mediaspan,cost,archive,profile,all} [--quick] [--repeat N] ...``
+"""``python -m bench {throughput,quota,side,scale,mediaspan,cost,archive,sharedbudget,profile,all} [--quick] [--repeat N] ...``
 
 Each benchmark prints its figures and rewrites its own section of BENCHMARKS.md (``--output``
 names another file, ``--no-write`` writes none). ``all`` runs the benchmarks in order.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.report import DEFAULT
 
-BENCHMARKS = ("throughput", "quota", "side", "scale", "mediaspan", "cost", "archive")
+BENCHMARKS = ("throughput", "quota", "side", "scale", "mediaspan", "cost", "archive", "sharedbudget")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +111,10 @@ def run_one(name: str, args: argparse.Namespace, workdir: Path, output: Path | N
         from bench import archive
 
         archive.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv)
+    elif name == "sharedbudget":
+        from bench import sharedbudget
+
+        sharedbudget.run(workdir, quick=quick, repeat=args.repeat or 1, output=output, argv=argv)
     elif name == "profile":
         from bench import profile
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.harness import ROOT, machine
 
-ORDER = ("throughput", "throughput-full", "throughput-variant", "throughput-full-variant", "throughput-compare", "quota", "side", "scale", "scale-full", "mediaspan", "cost", "archive", "profile-sqlite", "profile-pod", "variants-sqlite", "variants-pod")
+ORDER = ("throughput", "throughput-full", "throughput-variant", "throughput-full-variant", "throughput-compare", "quota", "side", "scale", "scale-full", "mediaspan", "cost", "archive", "sharedbudget", "profile-sqlite", "profile-pod", "variants-sqlite", "variants-pod")
 DEFAULT = ROOT / "BENCHMARKS.md"
 
 HEADER = """# Benchmarks
