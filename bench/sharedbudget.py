@@ -103,8 +103,10 @@ def run_case(workdir: Path, setup: Setup, label: str, crawls: int, tokens: int, 
         summary = emu.get_json("/_emulator/world")
 
         def one(i: int) -> Run:
+            # API v1.1: bench.plan (the chain of dependent requests) models its requests; the
+            # budgets are the same code for v2.
             settings = {"TWITTER_RATELIMIT_REDIS_URL": redis_url, "TWITTER_RATELIMIT_MARGIN": f"{setup.margin:g}",
-                        "TWITTER_CONTACTS_STRATEGY": "list"}
+                        "TWITTER_CONTACTS_STRATEGY": "list", "TWITTER_API_VERSION": "1.1"}
             if tokens == 2 and i % 2:
                 settings.update({"TWITTER_ACCESS_TOKEN": SECOND_TOKEN[0], "TWITTER_ACCESS_SECRET": SECOND_TOKEN[1]})
             return crawl(emu.url, workdir, f"{name}-{i}", args={"following_tweets": str(setup.per_following)},
@@ -171,7 +173,8 @@ def render(outcomes: list[Outcome], setup: Setup, argv: list[str]) -> str:
         "",
         f"N `scrapy crawl twitter -a handle=alice -a following_tweets={setup.per_following}` processes at once, each "
         f"into its own SQLite store, with `TWITTER_RATELIMIT_REDIS_URL` (a local redis-server), "
-        f"`TWITTER_RATELIMIT_MARGIN={setup.margin:g}`, `TWITTER_CONTACTS_STRATEGY=list`, against "
+        f"`TWITTER_RATELIMIT_MARGIN={setup.margin:g}`, `TWITTER_CONTACTS_STRATEGY=list`, `TWITTER_API_VERSION=1.1` "
+        f"(whose requests `bench/plan.py` models; the budgets are the same code for v2), against "
         f"`python -m twitter_emulator {emu}`: a {setup.window:g}-second window of {setup.quota} timeline "
         f"requests per token (the other endpoints at Twitter's quotas per window), {setup.latency * 1000:g} ms "
         "per answer. *Least* = for all the requests of the N crawls as the emulator logged them, the most "

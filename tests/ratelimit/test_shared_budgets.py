@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.apicheck import (
     assert_store_equals_truth,
     error_lines,
@@ -28,25 +30,28 @@ from tests.support.apicheck import (
     stats,
     truth,
 )
+from tests.support.apiversion import BOTH, V2, ApiVersion
 from tests.support.crawl import crawl_env, run_crawl
 from tests.support.process import CrawlProcess
 from tests.support.servers import ROOT, RedisServer, ServerProcess
 
-TIMELINE = "statuses/user_timeline"
-#: A world whose followings' timelines need several 3-second windows of 6 timeline requests
-#: when three crawls import it on one token (each needs about 14).
-WORLD = ("--followers", "30", "--followings", "12", "--tweets", "300", "--following-tweets", "5",
-         "--protected-followings", "1", "--suspended-followings", "1", "--seed", "21",
-         "--window", "3", "--quota", f"{TIMELINE}=6")
+
+def world(api: ApiVersion, quota: int = 6) -> tuple[str, ...]:
+    """A world whose followings' timelines need several 3-second windows of ``quota`` timeline
+    requests when three crawls import it on one token (each needs about 14)."""
+    return ("--followers", "30", "--followings", "12", "--tweets", "300", "--following-tweets", "5",
+            "--protected-followings", "1", "--suspended-followings", "1", "--seed", "21",
+            "--window", "3", "--quota", f"{api.timeline}={quota}")
 
 
-def crawl_settings(tmp_path: Path, name: str, **extra: str) -> dict[str, str]:
+def crawl_settings(tmp_path: Path, name: str, api: ApiVersion = V2, **extra: str) -> dict[str, str]:
     return {"POD_URL": f"sqlite:///{tmp_path / name}.sqlite3", "TWITTER_RATELIMIT_MARGIN": "0.3",
-            "TWITTER_CONTACTS_STRATEGY": "list", **extra}
+            "TWITTER_CONTACTS_STRATEGY": "list", "TWITTER_COST_LEDGER_DIR": str(tmp_path / f"{name}.ledger"),
+            **api.settings, **extra}
 
 
-def run_three(tmp_path: Path, emulator: ServerProcess, **extra: str) -> list[tuple[int, str]]:
-    crawls = [CrawlProcess(emulator.url, "alice", settings=crawl_settings(tmp_path, f"crawl{i}", **extra))
+def run_three(tmp_path: Path, emulator: ServerProcess, api: ApiVersion, **extra: str) -> list[tuple[int, str]]:
+    crawls = [CrawlProcess(emulator.url, "alice", settings=crawl_settings(tmp_path, f"crawl{i}", api, **extra))
               for i in range(3)]
     try:
         return [(c.wait(240), c.log) for c in crawls]
@@ -55,13 +60,14 @@ def run_three(tmp_path: Path, emulator: ServerProcess, **extra: str) -> list[tup
             c.close()
 
 
+@pytest.mark.parametrize("api", BOTH)
 def test_three_processes_on_one_token_meet_no_429_and_all_complete(
-    tmp_path: Path, redis_server: RedisServer
+    tmp_path: Path, redis_server: RedisServer, api: ApiVersion
 ) -> None:
-    with ServerProcess("twitter_emulator", *WORLD) as emulator:
-        results = run_three(tmp_path, emulator, TWITTER_RATELIMIT_REDIS_URL=redis_server.url)
+    with ServerProcess("twitter_emulator", *world(api)) as emulator:
+        results = run_three(tmp_path, emulator, api, TWITTER_RATELIMIT_REDIS_URL=redis_server.url)
         log = requests_log(emulator)
-        want = truth(emulator)
+        want = truth(emulator, api=api.version)
     for code, text in results:
         assert code == 0, text[-3000:]
         assert stats(text)["finish_reason"] == "finished"
@@ -70,7 +76,7 @@ def test_three_processes_on_one_token_meet_no_429_and_all_complete(
     for i in range(3):
         assert_store_equals_truth(tmp_path / f"crawl{i}.sqlite3", want)
     # the quotas did bind: the three needed several windows, and requests waited for them
-    timelines = [e for e in log if e["endpoint"] == TIMELINE]
+    timelines = [e for e in log if e["endpoint"] == api.timeline]
     assert len(timelines) > 3 * 6
     assert sum(stats(text).get("twitter/ratelimit/parked", 0) for _, text in results) > 0
     # every window served at most its quota: never more than 6 timeline requests in 3 seconds
@@ -83,8 +89,8 @@ def test_three_processes_on_one_token_meet_no_429_and_all_complete(
 def test_without_shared_budgets_three_processes_do_meet_429s(tmp_path: Path) -> None:
     """The same three crawls, each with its budgets in its own process: what the test above
     rules out happens (so its 0 × 429 is the shared budget's doing, not a lenient world)."""
-    with ServerProcess("twitter_emulator", *WORLD) as emulator:
-        results = run_three(tmp_path, emulator)
+    with ServerProcess("twitter_emulator", *world(V2)) as emulator:
+        results = run_three(tmp_path, emulator, V2)
         log = requests_log(emulator)
     assert [e for e in log if e["status"] == 429], "no 429: the world does not make crawls compete"
     assert all(code == 0 for code, _ in results)
@@ -107,6 +113,7 @@ settings = get_project_settings()
 settings.set("TWITTER_API_URL", api, priority="cmdline")
 settings.set("TWITTER_RATELIMIT_MARGIN", 0.3, priority="cmdline")
 settings.set("TWITTER_CONTACTS_STRATEGY", "list", priority="cmdline")
+settings.set("TWITTER_API_VERSION", "2", priority="cmdline")
 process = CrawlerProcess(settings)
 # Crawlers made here, with settings of their own, are applied before start() would install it.
 install_reactor(settings["TWISTED_REACTOR"])
@@ -114,6 +121,7 @@ reasons = []
 for store in stores:
     own = settings.copy()
     own.set("POD_URL", f"sqlite:///{store}", priority="cmdline")
+    own.set("TWITTER_COST_LEDGER_DIR", f"{store}.ledger", priority="cmdline")
     crawler = Crawler(process.spider_loader.load("twitter"), own)
     crawler.signals.connect(lambda reason, **_: reasons.append(reason), signal=signals.spider_closed, weak=False)
     process.crawl(crawler, handle="alice")
@@ -124,20 +132,20 @@ sys.exit(0 if reasons == ["finished"] * len(stores) else 1)
 
 
 def test_two_crawlers_in_one_process_share_the_budget(tmp_path: Path) -> None:
-    world = (*WORLD[:-1], f"{TIMELINE}=4")  # 2 crawls: a quota as tight for two as 6 is for three
     stores = [tmp_path / "one.sqlite3", tmp_path / "two.sqlite3"]
-    with ServerProcess("twitter_emulator", *world) as emulator:
+    # 2 crawls: a quota as tight for two as 6 is for three
+    with ServerProcess("twitter_emulator", *world(V2, quota=4)) as emulator:
         proc = subprocess.run(  # noqa: S603 (our own command line)
             [sys.executable, "-c", TWO_CRAWLS, emulator.url, *map(str, stores)],
             capture_output=True, text=True, cwd=ROOT, env=crawl_env(), timeout=240, check=False)
         log = requests_log(emulator)
-        want = truth(emulator)
+        want = truth(emulator, api="2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "reasons: finished finished" in proc.stdout
     assert [e for e in log if e["status"] == 429] == []
     for store in stores:
         assert_store_equals_truth(store, want)
-    timelines = sorted(e["time"] for e in log if e["endpoint"] == TIMELINE)
+    timelines = sorted(e["time"] for e in log if e["endpoint"] == V2.timeline)
     assert len(timelines) > 2 * 4  # the quota did bind
     assert all(b - a >= 2.9 for a, b in zip(timelines, timelines[4:], strict=False)), timelines
 
@@ -164,7 +172,7 @@ def test_unreachable_redis_is_a_named_close_reason(tmp_path: Path) -> None:
 
 def test_a_killed_crawl_cannot_keep_the_probe_lease(tmp_path: Path) -> None:
     """Every answer takes 2 s, so the first crawl is surely killed (SIGKILL) while its probe of
-    users/show is out, holding the lease. Two crawls started then wait for the lease (4 s) to
+    the profile request is out, holding the lease. Two crawls started then wait for the lease (4 s) to
     expire, not longer, and complete without a 429; then every key expires."""
     lease = 4.0
     world = ("--followers", "5", "--followings", "3", "--tweets", "20", "--following-tweets", "3",
@@ -187,7 +195,7 @@ def test_a_killed_crawl_cannot_keep_the_probe_lease(tmp_path: Path) -> None:
             first.kill()
         finally:
             first.close()
-        assert held["key"].endswith(":users/show")
+        assert held["key"].endswith(f":{V2.profile}")
         lease_end = int(held["probe_until"]) / 1000
         others = [CrawlProcess(emulator.url, "alice", settings=crawl_settings(tmp_path, f"after{i}", **extra))
                   for i in range(2)]
@@ -197,7 +205,7 @@ def test_a_killed_crawl_cannot_keep_the_probe_lease(tmp_path: Path) -> None:
             for c in others:
                 c.close()
         log = requests_log(emulator)
-        want = truth(emulator)
+        want = truth(emulator, api="2")
         # nothing is left behind: each key expires with the window or lease it records
         keys = client.keys("*")
         assert keys and all(0 < client.pttl(k) <= (4 + 0.3 + 1) * 1000 for k in keys), \
@@ -209,7 +217,7 @@ def test_a_killed_crawl_cannot_keep_the_probe_lease(tmp_path: Path) -> None:
     for code, text in results:
         assert code == 0, text[-3000:]
     assert [e for e in log if e["status"] == 429] == []
-    shows = [e for e in log if e["endpoint"] == "users/show"]
+    shows = [e for e in log if e["endpoint"] == V2.profile]
     # the killed crawl's probe, then the others' only once its lease was over
     assert shows[0]["time"] < lease_end - lease + 0.5
     assert all(e["time"] >= lease_end - 0.05 for e in shows[1:]), (lease_end, [e["time"] for e in shows])

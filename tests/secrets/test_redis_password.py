@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.secrets.test_no_secret_leaks import found_in
+from tests.support.apiversion import V2
 from tests.support.crawl import run_crawl
 from tests.support.process import jobdir_files
 from tests.support.servers import RedisServer, ServerProcess
@@ -14,7 +15,7 @@ from twitter_emulator.credentials import ACCESS_TOKEN, CONSUMER_KEY
 
 PASSWORD = "Rd-Leak-Check-Pa55word-4417"
 WORLD = ("--followers", "30", "--followings", "4", "--tweets", "30", "--following-tweets", "3",
-         "--window", "3", "--quota", "statuses/user_timeline=3")
+         "--window", "3", "--quota", f"{V2.timeline}=3")
 
 
 def test_redis_password_and_token_stay_out_of_sight(tmp_path: Path) -> None:
@@ -23,7 +24,8 @@ def test_redis_password_and_token_stay_out_of_sight(tmp_path: Path) -> None:
         out, jobdir = tmp_path / "items.jsonl", tmp_path / "job"
         result = run_crawl(emulator.url, "alice", "-O", str(out),
                            settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}",
-                                     "JOBDIR": str(jobdir), "LOG_LEVEL": "DEBUG",
+                                     "JOBDIR": str(jobdir), "LOG_LEVEL": "DEBUG", **V2.settings,
+                                     "TWITTER_COST_LEDGER_DIR": str(tmp_path / "ledger"),
                                      "TWITTER_RATELIMIT_MARGIN": "0.3"},
                            env={"TWITTER_RATELIMIT_REDIS_URL": redis.url})
         keys = client.keys("*")
