@@ -176,12 +176,7 @@ class RateLimitMiddleware:
                     self._park(endpoint, budget)
             # Another request (maybe another crawl's) probes the window: look again soon.
             until = take.until if take.spent else min(take.until, now + PROBE_POLL)
-            while (left := until - time.time()) > 0:
-                if self._closing():
-                    if parked_at is not None:
-                        budget.parked -= 1
-                    self.crawler.stats.inc_value("twitter/ratelimit/handed_back")
-                    return request.replace(dont_filter=True)
+            while (left := until - time.time()) > 0 and not self._closing():
                 await sleep(min(POLL, left))
             if self._closing():
                 if parked_at is not None:
