@@ -3,6 +3,6 @@
 # them) and mypy --strict on the crawler package. Any finding fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh pod,postgres,redis,test,bench,lint
+bash scripts/setup.sh pod,postgres,redis,queue,test,bench,lint
 .venv/bin/ruff check .
 .venv/bin/mypy

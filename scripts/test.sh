@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system.sh
-bash scripts/setup.sh pod,postgres,redis,test,bench,lint
+bash scripts/setup.sh pod,postgres,redis,queue,test,bench,lint
 exec .venv/bin/python -m pytest "$@"

@@ -268,6 +268,21 @@ def redis_url(value: Any) -> str:
     raise ValueError(allowed)
 
 
+def queue_name(value: Any) -> str:
+    """An RQ queue's name: letters, digits and ``_.:-``, as Redis keys hold it."""
+    allowed = "must be 1 to 64 letters, digits or _ . : -"
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value.strip()):
+        raise ValueError(allowed)
+    return value.strip()
+
+
+def job_directory(value: Any) -> str:
+    """Where a queue job's JOBDIR and log go: a directory path, never empty."""
+    if not isinstance(value, str) or not value.strip() or _CONTROL_RE.search(value):
+        raise ValueError("must be a directory path (relative to the worker's folder, or absolute)")
+    return value.strip()
+
+
 def credential(value: Any) -> str:
     """A key, token or secret; empty when not set."""
     allowed = "must be a string without blanks or control characters (or empty when not set)"
@@ -366,6 +381,11 @@ RULES: Mapping[str, Parser] = {
     # A lease of 0 would let every waiting request probe at once.
     "TWITTER_RATELIMIT_PROBE_LEASE": seconds(),
     "TWITTER_RATELIMIT_REDIS_URL": redis_url,
+    # The queue (scrapy queue, the jobs rq workers run)
+    "TWITTER_QUEUE_REDIS_URL": redis_url,
+    "TWITTER_QUEUE_NAME": queue_name,
+    "TWITTER_QUEUE_RETRIES": whole(0),
+    "TWITTER_QUEUE_JOBDIR": job_directory,
     # Retries: BASE=0 is the documented way to turn the backoff off; a MAX of 0 would be a
     # second, undocumented one.
     "TWITTER_RETRY_BACKOFF_BASE": seconds(zero="no backoff"),

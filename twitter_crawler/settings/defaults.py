@@ -36,6 +36,13 @@ TWITTER_RATELIMIT_MAX_WAIT = 905.0
 TWITTER_RATELIMIT_PROBE_LEASE = 60.0
 TWITTER_RATELIMIT_REDIS_URL = ""
 
+# The queue of handles (scrapy queue add/status, rq worker): Redis, queue name, retries of a job,
+# where each job's JOBDIR and log go (on the worker's machine)
+TWITTER_QUEUE_REDIS_URL = ""
+TWITTER_QUEUE_NAME = "twitter"
+TWITTER_QUEUE_RETRIES = 3
+TWITTER_QUEUE_JOBDIR = "crawls"
+
 # Retries (5xx, timeouts, dropped connections, unreadable bodies): exponential backoff
 TWITTER_RETRY_BACKOFF_BASE = 1.0
 TWITTER_RETRY_BACKOFF_JITTER = 0.25
