@@ -55,8 +55,10 @@ class Workers:
             i = len(self.procs)
             log = (self.logs / f"worker-{i}.log").open("wb")
             self.procs.append(subprocess.Popen(  # noqa: S603 (our own command line)
-                [RQ, "worker", "--url", self.redis_url, "--with-scheduler", "--name", f"w{i}-{os.getpid()}",
-                 "--maintenance-interval", "3", "--job-monitoring-interval", "3", self.queue],
+                [RQ, "worker", "--url", self.redis_url, "--name", f"{self.queue}-w{i}",
+                 # An idle worker looks for jobs of dead workers every 5 s (worker TTL - 15).
+                 "--worker-ttl", "20", "--maintenance-interval", "3",
+                 "--job-monitoring-interval", "3", self.queue],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             log.close()
 
@@ -214,7 +216,7 @@ def test_a_worker_killed_mid_job_its_job_runs_again_and_completes(setup: dict[st
     workers.kill(0)
     workers.start(1)
     # RQ sees the job abandoned once its heartbeat lapses (the monitoring interval + 60 s), and
-    # retries it (after 10 s) on the live worker.
+    # runs it again on the live worker.
     state = wait_done(setup["queue_url"], setup["queue"], 2, timeout=300)
     assert sorted(state["finished"]) == sorted(f"twitter-crawl-{h.lower()}" for h in handles)
     assert state["failed"] == []

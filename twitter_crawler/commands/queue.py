@@ -139,7 +139,9 @@ class Command(ScrapyCommand):
                 description=f"scrapy crawl twitter -a handle={handle}",
                 # A crawl waits for rate limits for hours: no timeout, the heartbeat says it lives.
                 job_timeout=-1, result_ttl=KEEP, failure_ttl=KEEP,
-                retry=Retry(max=retries, interval=[10, 60, 300]) if retries else None,
+                # At once, on any worker: no scheduler to depend on (the crawl itself already
+                # waited out what waiting cures; a job of a dead worker should simply run again).
+                retry=Retry(max=retries) if retries else None,
             )
             added.append(handle)
         print(f"queued {len(added):,} of {len(handles):,} handles on {queue.name!r}"

@@ -9,11 +9,11 @@ ever travels through Redis.
 
 * exit 0: the job finishes;
 * any other exit fails the job (:class:`CrawlFailed`, with the close reason the crawl logged).
-  RQ retries it (``TWITTER_QUEUE_RETRIES``) unless the reason cannot change by waiting: a handle
-  that does not exist or is suspended, refused credentials, a bad argument or setting (exit 2);
+  RQ runs it again (``TWITTER_QUEUE_RETRIES``) unless a run cannot change it: a handle that
+  does not exist or is suspended, refused credentials, a bad argument or setting (exit 2);
 * a worker that dies (kill -9, a machine lost) stops heartbeating: after RQ's heartbeat TTL
-  (the monitoring interval + 60 s) another worker's maintenance finds the job abandoned and
-  retries it. With the same ``JOBDIR`` (a shared disk, or the same machine) the crawl resumes;
+  (the monitoring interval + 60 s) another worker's maintenance (between jobs, or every
+  ``--worker-ttl`` − 15 s when idle) finds the job abandoned and runs it again. With the same ``JOBDIR`` (a shared disk, or the same machine) the crawl resumes;
   elsewhere it starts again, and the store (PostgreSQL, say) keeps it from storing anything
   twice.
 
