@@ -94,7 +94,7 @@ def least(emu: Server, per_following: int, owned: bool) -> Bill:
     world = emu.get_json("/_emulator/world")
     counts, me = world["counts"], world["user_id"]
     contacts: set[str] = set()
-    for item in emu.get_json("/_emulator/truth")["items"]:
+    for item in emu.get_json("/_emulator/truth?api=2")["items"]:
         if item["type"] == "Edge" and item["name"] in ("follower", "following") \
                 and item["source"]["externalId"] == me:
             contacts.add(item["target"]["externalId"])

@@ -55,7 +55,7 @@ class TruthQuery:
     parts: frozenset[str]
     limit: int | None
     following_tweets: int
-    api: str = "1.1"
+    api: str = "2"  # X sells only v2 to self-serve developers since 2026, and the crawl defaults to it
     v2_source: bool = False  # the emulator serves tweet.fields=source on /2 (--v2-source)
 
 
@@ -343,7 +343,7 @@ def truth_items(world: World, q: TruthQuery) -> Iterator[dict[str, Any]]:
 
 def parse_query(world: World, params: dict[str, str], *, v2_source: bool = False) -> TruthQuery:
     """``handle``, ``parts`` (comma list), ``limit``, ``following_tweets`` as the spider takes them,
-    and ``api`` (``1.1``, the default, or ``2``): the crawl's API version."""
+    and ``api`` (``2``, the default as X's and the crawl's, or ``1.1``): the crawl's API version."""
     handle = params.get("handle", world.opts.handle).lstrip("@")
     parts_raw = params.get("parts", "")
     parts = frozenset(p.strip() for p in parts_raw.split(",") if p.strip()) if parts_raw else frozenset(PARTS)
@@ -354,7 +354,7 @@ def parse_query(world: World, params: dict[str, str], *, v2_source: bool = False
     ft = int(params.get("following_tweets") or DEFAULT_FOLLOWING_TWEETS)
     if (limit is not None and limit < 0) or ft < 0:
         raise ValueError("limit and following_tweets must not be negative")
-    api = params.get("api") or "1.1"
+    api = params.get("api") or "2"
     if api == "1":
         api = "1.1"
     if api not in API_VERSIONS:

@@ -27,7 +27,7 @@ def test_the_version_is_chosen_in_api_from_the_settings() -> None:
     assert v2.user("a", callback).url.startswith("http://h:1/2/users/by/username/a?")
     # A component built without the project's settings gets the defaults.
     default = from_settings(Settings())
-    assert type(default) is ApiV1 and default.base == "https://api.twitter.com/1.1"
+    assert type(default) is ApiV2 and default.base == "https://api.twitter.com/2"  # X's only self-serve API
     with pytest.raises(ValueError, match="1.1, 2"):
         for_version("3", "http://h:1")
 

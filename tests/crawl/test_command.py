@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.apiversion import BOTH, ApiVersion
 from tests.support.crawl import run_crawl
 from tests.support.servers import ServerProcess
 
@@ -41,15 +42,19 @@ def test_bad_handle(emulator: ServerProcess, tmp_path: Path) -> None:
     )
 
 
-def test_missing_credentials_against_the_emulator(emulator: ServerProcess, tmp_path: Path) -> None:
+@pytest.mark.parametrize("api", BOTH)
+def test_missing_credentials_against_the_emulator(emulator: ServerProcess, tmp_path: Path, api: ApiVersion) -> None:
     # The crawler has no credentials of its own, not even the emulator's: without any, the crawl
-    # stops before its first request, naming every setting it needs.
+    # stops before its first request, naming every setting it needs (v2 also takes an app-only
+    # bearer token instead).
     before = emulator.get_json("/_emulator/log")["last_seq"]
-    result = run_crawl(emulator.url, "alice", settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}"},
+    result = run_crawl(emulator.url, "alice", settings={"POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}",
+                                                       **api.settings},
                        env={"TWITTER_CONSUMER_KEY": ""})
     assert result.returncode == 1
+    or_bearer = " (or TWITTER_BEARER_TOKEN alone)" if api.v2 else ""
     assert ("Missing Twitter credentials: set TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, "
-            "TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET (with -s") in result.stderr
+            f"TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET{or_bearer} (with -s") in result.stderr
     assert "'finish_reason': 'twitter_missing_credentials'" in result.stderr
     assert emulator.get_json("/_emulator/log")["last_seq"] == before
 

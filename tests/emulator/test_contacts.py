@@ -9,7 +9,7 @@ from tests.emulator.refcrawl import walk_list
 
 
 def truth_targets(client: Client, part: str, edge: str, **params: Any) -> list[str]:
-    items = client.control("truth", parts=part, **params)["items"]
+    items = client.control("truth", parts=part, api="1.1", **params)["items"]  # walked over /1.1
     return [d["target"]["externalId"] for d in items if d["type"] == "Edge" and d["name"] == edge]
 
 

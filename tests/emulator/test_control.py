@@ -53,7 +53,7 @@ def test_mutations_change_serving_and_truth(small: ServerProcess) -> None:
     followers = walk_list(client, "followers/ids", "ids", screen_name="alice", stringify_ids="t")
     assert len(followers) == 42 and len(set(followers) - set(followers_before)) == 5
     assert followers[:5] == [f for f in followers if f not in followers_before]  # newest first
-    truth = client.control("truth", parts="followers,timeline")["items"]
+    truth = client.control("truth", parts="followers,timeline", api="1.1")["items"]
     assert sorted(d["target"]["externalId"] for d in truth if d.get("name") == "follower") == sorted(followers)
     assert {t["id_str"] for t in new} <= {d["externalId"] for d in truth if d["type"] == "Tweet"}
     me = client.get("users/show", screen_name="alice").json()
@@ -72,7 +72,7 @@ def test_mutations_are_deterministic() -> None:
         with running("--followers", "25", "--tweets", "10", "--seed", "4", "--media", "remote") as server:
             client = Client(server.url)
             client.session.post(f"{server.url}/_emulator/mutate", json={"unfollows": 4, "new_tweets": 2}, timeout=30)
-            runs.append(client.control("truth", parts="followers,timeline")["items"])
+            runs.append(client.control("truth", parts="followers,timeline", api="1.1")["items"])
             client.close()
     assert runs[0] == runs[1]
 

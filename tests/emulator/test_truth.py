@@ -23,7 +23,7 @@ def keyed(items: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
 
 
 def test_truth_equals_a_reference_crawl(client: Client, world: dict) -> None:
-    truth = keyed(client.control("truth", handle="alice", following_tweets=5)["items"])
+    truth = keyed(client.control("truth", handle="alice", following_tweets=5, api="1.1")["items"])
     crawled = crawl(client, "alice", following_tweets=5)
     missing = truth.keys() - crawled.keys()
     extra = crawled.keys() - truth.keys()

@@ -16,6 +16,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from tests.ratelimit.fakeclock import FakeClock, build, project_settings
+from tests.support.apiversion import V1
 from twitter_crawler.addon import Addon
 from twitter_crawler.downloadermiddlewares import backoff
 from twitter_crawler.downloadermiddlewares.backoff import RetryBackoffMiddleware
@@ -133,7 +134,9 @@ async def test_handler_never_resends_a_signed_request_by_itself() -> None:
 
 @pytest.fixture
 def errors() -> TwitterErrorMiddleware:
-    crawler = get_crawler(TwitterSpider, settings_dict=project_settings(RETRY_TIMES=2))
+    """The middleware of a crawl over v1.1 (explicitly: the answers below are v1.1's endpoints and
+    error bodies; v2's problems are judged end to end in tests/errors/test_fatal.py, per version)."""
+    crawler = get_crawler(TwitterSpider, settings_dict=project_settings(RETRY_TIMES=2, **V1.settings))
     crawler.spider = crawler._create_spider(handle="alice")
     return build_from_crawler(TwitterErrorMiddleware, crawler)
 

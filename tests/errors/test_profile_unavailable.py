@@ -6,19 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.apiversion import BOTH, ApiVersion
 from tests.support.crawl import run_crawl
 from tests.support.servers import ServerProcess
 
 FAST_RETRIES = {"RETRY_TIMES": "1", "TWITTER_RETRY_BACKOFF_BASE": "0"}
 
 
+@pytest.mark.parametrize("api", BOTH)
 @pytest.mark.parametrize("action", ["503", "drop", "truncate"])
-def test_profile_that_never_comes_closes_with_a_reason(tmp_path: Path, action: str) -> None:
+def test_profile_that_never_comes_closes_with_a_reason(tmp_path: Path, action: str, api: ApiVersion) -> None:
     with ServerProcess("twitter_emulator", "--followers", "5") as emulator, \
             ServerProcess("tests.support.faultproxy", "--upstream", emulator.url,
-                          "--rule", f"users/show={action}") as proxy:
+                          "--rule", f"{api.profile}={action}") as proxy:
         result = run_crawl(proxy.url, "alice", settings={
-            "POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}", **FAST_RETRIES})
+            "POD_URL": f"sqlite:///{tmp_path / 'pod.sqlite3'}", **FAST_RETRIES, **api.settings})
     assert result.returncode == 1, result.stderr[-2000:]
     assert "'finish_reason': 'twitter_unavailable'" in result.stderr
     errors = [line for line in result.stderr.splitlines() if "] ERROR: " in line]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.apiversion import V2, ApiVersion
 from tests.support.servers import ServerProcess
 
 HANDLE = "alice"
@@ -47,9 +48,11 @@ class Expected:
     sizes: dict[str, int] = field(default_factory=dict)  # sha256 → bytes
 
 
-def expected_media(emulator: ServerProcess, kinds: set[str], following_tweets: int = 5) -> Expected:
-    truth = emulator.get_json(
-        f"/_emulator/truth?handle={HANDLE}&following_tweets={following_tweets}")["items"]
+def expected_media(emulator: ServerProcess, kinds: set[str], following_tweets: int = 5,
+                   api: ApiVersion = V2) -> Expected:
+    """``api``: the version the crawl read (v2, the default, or v1.1: their media differ)."""
+    truth = emulator.get_json(f"/_emulator/truth?handle={HANDLE}&following_tweets={following_tweets}"
+                              f"&api={api.version}")["items"]
     out = Expected()
 
     def want(key: Key, url: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.media.support import HANDLE, SQLiteTarget, avatar_original, expected_media
 from tests.media.test_media_and_ratelimits import stalling_seed
+from tests.support.apiversion import V2
 from tests.support.crawl import run_crawl
 from tests.support.process import CrawlProcess
 from tests.support.servers import ServerProcess
@@ -18,7 +19,8 @@ def test_ctrl_c_during_a_stalled_download_exits_fast_and_the_resume_completes(
 ) -> None:
     # The account's own picture stalls for two minutes; the crawl would wait that long for it.
     emulator = start_world("--media-faults", "0.3", "--media-timeout-delay", "120")
-    truth = emulator.get_json(f"/_emulator/truth?handle={HANDLE}&following_tweets=5")["items"]
+    # The crawl reads API v2, the default.
+    truth = emulator.get_json(f"/_emulator/truth?handle={HANDLE}&following_tweets=5&api={V2.version}")["items"]
     me = next(i for i in truth if i["type"] == "Account" and i.get("isMe"))
     own_picture = avatar_original(me["avatarUrl"])
     stalling_seed(emulator, own_picture)

@@ -19,11 +19,13 @@ from tests.plugin.support import (
     dockerfile_command,
     run_plugin,
 )
+from tests.support.apiversion import V2
 from tests.support.servers import ROOT, ServerProcess
 
 
 def truth(emulator: ServerProcess) -> list[dict]:
-    return emulator.get_json("/_emulator/truth?handle=alice&following_tweets=5")["items"]
+    # The plugin reads API v2, the default (its config has no version).
+    return emulator.get_json(f"/_emulator/truth?handle=alice&following_tweets=5&api={V2.version}")["items"]
 
 
 def test_the_pod_gets_the_complete_world_and_the_run_says_done(

@@ -82,8 +82,7 @@ class OAuth1Middleware:
         self._bearer = bearer_token if accepts_bearer_token and self.missing else ""
         if self._bearer:
             self.missing = []
-        if self.missing and accepts_bearer_token:
-            self.missing.append("(or TWITTER_BEARER_TOKEN alone)")
+        self._or_bearer = " (or TWITTER_BEARER_TOKEN alone)" if accepts_bearer_token else ""
         # oauthlib's Client holds the secrets; nothing else in the crawl keeps a copy.
         self._client = Client(
             credentials.get("TWITTER_CONSUMER_KEY", ""),
@@ -110,7 +109,9 @@ class OAuth1Middleware:
 
     def spider_opened(self) -> None:
         if self.missing:
-            names = ", ".join(self.missing)
+            # "set A, B (or TWITTER_BEARER_TOKEN alone)": the bearer token is the way out, not
+            # one more name of the list.
+            names = ", ".join(self.missing) + self._or_bearer
             logger.error(
                 "Missing Twitter credentials: set %(names)s (with -s, an environment variable "
                 "or settings_local.py; see settings_local.example.py)",
