@@ -102,6 +102,18 @@ def _item(item: Any, index: int) -> tuple[str, str, dict[str, Any]]:
 
 
 def _ref(ref: Any, what: str, index: int) -> Key:
+    # Called twice per edge: the common case (a dict with a non-empty type and key) tests first.
+    if type(ref) is dict:
+        kind = ref.get("type")
+        if type(kind) is str and kind:
+            key = ref.get("url" if kind == "Website" else "externalId")
+            if type(key) is str and key:
+                return kind, key
+    return _bad_ref(ref, what, index)
+
+
+def _bad_ref(ref: Any, what: str, index: int) -> Key:
+    """The checks of :func:`_ref` for the uncommon values (str subclasses), or its error."""
     if not isinstance(ref, dict):
         raise BadBatch(f"edge #{index} has no {what}")
     kind = ref.get("type")
@@ -133,15 +145,15 @@ def read_batch(batch: Batch) -> Records:
     """The batch's records, checked. Raises :class:`BadBatch`."""
     records = Records()
     records.items = [_item(item, i) for i, item in enumerate(batch.items)]
+    edges = records.edges
     for i, edge in enumerate(batch.edges):
         if not isinstance(edge, dict):
             raise BadBatch(f"edge #{i} is not a dict")
         name = edge.get("name")
         if not isinstance(name, str) or not name:
             raise BadBatch(f"edge #{i} has no name")
-        records.edges.append(
-            (_ref(edge.get("source"), "source", i), name, _ref(edge.get("target"), "target", i))
-        )
+        edges.append((_ref(edge.get("source"), "source", i), name,
+                      _ref(edge.get("target"), "target", i)))
     for user_id, since_id in batch.watermarks.items():
         if not str(user_id) or not str(since_id):
             raise BadBatch(f"watermark {user_id!r}: {since_id!r} is empty")
