@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "tweets on each of 200 followings); slow, each writes its own section")
     p.add_argument("--compare", default=None, metavar="REV",
                    help="throughput: the target configurations crawled by this tree and by commit REV, side by "
-                        "side (its own section); mediaspan: rows for commit REV's crawler too")
+                        "side (its own section); mediaspan: rows for commit REV's crawler too; archive: "
+                        "imports by commit REV's crawler too, side by side")
     p.add_argument("--variant", default=None,
                    help="throughput: crawl with a candidate fix of bench/experiments.py (its own section)")
     p.add_argument("--store", choices=("sqlite", "pod"), default="sqlite", help="profile, variants: which store")
@@ -110,7 +111,8 @@ def run_one(name: str, args: argparse.Namespace, workdir: Path, output: Path | N
     elif name == "archive":
         from bench import archive
 
-        archive.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv)
+        archive.run(workdir, quick=quick, repeat=args.repeat or (1 if quick else 2), output=output, argv=argv,
+                    compare=args.compare)
     elif name == "sharedbudget":
         from bench import sharedbudget
 

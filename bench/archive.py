@@ -14,6 +14,10 @@ import sends no request). Figures:
 Two configurations of the same world: the archive with its media files (each read from the ZIP,
 hashed and written to the store's file area), and the same archive without them (the tweets and
 edges alone).
+
+With ``--compare REV`` the same archives are also imported by commit ``REV``'s crawler (a ``git
+worktree`` of it), run after run in alternating order, and a second table gives both rates and their
+ratio: on a shared machine only figures of one run compare.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import ROOT, Run, child_env, median, run_process, spread
+from bench.harness import ROOT, Run, checkout, child_env, drop_checkout, median, run_process, spread
 from bench.report import provenance, table, write_section
 
 TWEETS = 200_000
@@ -38,7 +42,7 @@ def make_archive(out: Path, tweets: int, extra: list[str]) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL)  # noqa: S603
 
 
-def import_once(archive: Path, workdir: Path, name: str) -> Run:
+def import_once(archive: Path, workdir: Path, name: str, root: Path = ROOT) -> Run:
     import json
 
     db = workdir / f"{name}.sqlite3"
@@ -51,7 +55,7 @@ def import_once(archive: Path, workdir: Path, name: str) -> Run:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "archive", "-a", f"path={archive}",
            "-s", f"POD_URL=sqlite:///{db}", "-s", "STATS_CLASS=bench.statscollector.BenchStatsCollector",
            "-s", f"BENCH_STATS_FILE={stats_file}"]
-    run = run_process(cmd, workdir / f"{name}.log")
+    run = run_process(cmd, workdir / f"{name}.log", root=root)
     if stats_file.exists():
         data = json.loads(stats_file.read_text(encoding="utf-8"))
         run.stats, run.times = data["stats"], data["times"]
@@ -60,35 +64,38 @@ def import_once(archive: Path, workdir: Path, name: str) -> Run:
     return run
 
 
-def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: list[str]) -> None:
+def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: list[str],
+        compare: str | None = None) -> None:
     tweets = QUICK_TWEETS if quick else TWEETS
-    rows = []
-    for label, extra in CONFIGS:
-        archive = workdir / f"archive-{'media' if not extra else 'nomedia'}.zip"
-        print(f"writing a {tweets:,}-tweet archive ({label})", flush=True)
-        make_archive(archive, tweets, extra)
-        rates, opened_rates, seconds, rss, cpu = [], [], [], [], []
-        run_ = None
-        for i in range(repeat):
-            run_ = import_once(archive, workdir, f"archive-{len(rows)}-{i}")
-            imported = run_.stat("twitter/archive/tweets")
-            span = run_.to_last_commit
-            opened = run_.last_commit - float(run_.stat("start_time", run_.started_at))
-            rates.append(imported / span)
-            opened_rates.append(imported / opened)
-            seconds.append(span)
-            rss.append(run_.usage.max_rss_mb)
-            cpu.append(run_.usage.cpu / run_.usage.wall)
-            print(f"  {label}: {imported:,} tweets in {span:,.1f} s = {rates[-1]:,.0f} tweets/s, "
-                  f"peak RSS {rss[-1]:,.0f} MB", flush=True)
-        assert run_ is not None
-        rows.append([
-            label, f"{run_.stat('twitter/archive/tweets'):,}", spread(rates, "{:,.0f}"),
-            "met" if median(rates) >= TARGET_RATE else f"not met ({median(rates) / TARGET_RATE:.0%})",
-            spread(opened_rates, "{:,.0f}"), spread(seconds), spread(rss, "{:,.0f}"),
-            "met" if max(rss) < TARGET_RSS_MB else "not met",
-            f"{run_.stat('twitter/archive/files'):,}", spread(cpu, "{:.2f}"),
-        ])
+    trees = {"this tree": ROOT}
+    if compare:
+        trees[compare] = checkout(compare, workdir)
+    rows, compare_rows = [], []
+    try:
+        for label, extra in CONFIGS:
+            archive = workdir / f"archive-{'media' if not extra else 'nomedia'}.zip"
+            print(f"writing a {tweets:,}-tweet archive ({label})", flush=True)
+            make_archive(archive, tweets, extra)
+            runs: dict[str, list[Run]] = {tree: [] for tree in trees}
+            for i in range(repeat):
+                order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
+                for tree, root in order:
+                    run_ = import_once(archive, workdir, f"archive-{len(rows)}-{i}-{tree.replace(' ', '-')}", root)
+                    runs[tree].append(run_)
+                    print(f"  {label}, {tree}: {run_.stat('twitter/archive/tweets'):,} tweets in "
+                          f"{run_.to_last_commit:,.1f} s = {_rate(run_):,.0f} tweets/s, "
+                          f"peak RSS {run_.usage.max_rss_mb:,.0f} MB", flush=True)
+            rows.append(_row(label, runs["this tree"]))
+            if compare:
+                new = [_rate(r) for r in runs["this tree"]]
+                before = [_rate(r) for r in runs[compare]]
+                compare_rows.append([label, spread(before, "{:,.0f}"), spread(new, "{:,.0f}"),
+                                     f"**{median(new) / median(before):.2f}**",
+                                     spread([r.usage.max_rss_mb for r in runs[compare]], "{:,.0f}"),
+                                     spread([r.usage.max_rss_mb for r in runs["this tree"]], "{:,.0f}")])
+    finally:
+        if compare:
+            drop_checkout(trees[compare])
     body = "\n".join([
         "## Archive import into SQLite (issue 17)",
         "",
@@ -104,6 +111,35 @@ def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: l
         table(["configuration", "tweets", "tweets/s", "target ≥ 20,000/s", "tweets/s from spider open",
                "seconds", "peak RSS MB", "target < 300 MB", "media files stored", "crawl CPU/wall"], rows),
     ])
+    if compare:
+        body += "\n".join([
+            "",
+            "",
+            f"Side by side in the same run: each import also run by commit `{compare}`'s crawler (a `git "
+            "worktree` of it), alternating which goes first.",
+            "",
+            table(["configuration", f"tweets/s, `{compare}`", "tweets/s, this tree", "this tree ÷ older",
+                   f"peak RSS MB, `{compare}`", "peak RSS MB, this tree"], compare_rows),
+        ])
     print(body)
     if output is not None:
         write_section("archive", body, output)
+
+
+def _rate(run_: Run) -> float:
+    return float(run_.stat("twitter/archive/tweets")) / run_.to_last_commit
+
+
+def _row(label: str, runs: list[Run]) -> list[str]:
+    rates = [_rate(r) for r in runs]
+    opened = [float(r.stat("twitter/archive/tweets")) / (r.last_commit - float(r.stat("start_time", r.started_at)))
+              for r in runs]
+    rss = [r.usage.max_rss_mb for r in runs]
+    last = runs[-1]
+    return [
+        label, f"{last.stat('twitter/archive/tweets'):,}", spread(rates, "{:,.0f}"),
+        "met" if median(rates) >= TARGET_RATE else f"not met ({median(rates) / TARGET_RATE:.0%})",
+        spread(opened, "{:,.0f}"), spread([r.to_last_commit for r in runs]), spread(rss, "{:,.0f}"),
+        "met" if max(rss) < TARGET_RSS_MB else "not met",
+        f"{last.stat('twitter/archive/files'):,}", spread([r.usage.cpu / r.usage.wall for r in runs], "{:.2f}"),
+    ]
