@@ -114,6 +114,7 @@ class StorePipeline:
                 owner_key=self._keys[0],
                 database_key=self._keys[1],
                 auth_json=self._plugin_auth(),
+                offline=bool(getattr(self.crawler.spider, "offline", False)),
             )
         except StoreConfigError as exc:
             logger.error("Cannot use the store: %(error)s", {"error": exc})

@@ -128,9 +128,12 @@ def open_store(
     owner_key: str = "",
     database_key: str = "",
     auth_json: dict[str, Any] | None = None,
+    offline: bool = False,
 ) -> Store:
     """Builds the store named by ``POD_URL`` (not opened yet). ``auth_json`` is the Pod's
-    PluginAuth (``POD_AUTH_JSON``, inside the Pod), used in place of the database key."""
+    PluginAuth (``POD_AUTH_JSON``, inside the Pod), used in place of the database key.
+    ``offline``: the crawl sends no request (an archive import) and produces items as fast as
+    one core parses them; a SQLite store then writes from a process of its own."""
     if url.startswith("sqlite:///"):
         from twitter_crawler.stores.sqlite import SQLiteStore
 
@@ -139,7 +142,7 @@ def open_store(
             raise StoreConfigError(
                 f"POD_URL={url!r} names no file: use sqlite:///path/to/pod.sqlite3"
             )
-        return SQLiteStore(path)
+        return SQLiteStore(path, writer_process=offline)
     if url.startswith(("postgresql://", "postgres://")):
         # psycopg is imported when the store opens: a missing extra is a StoreConfigError there.
         from twitter_crawler.stores.postgres import PostgresStore

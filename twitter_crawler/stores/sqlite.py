@@ -27,6 +27,11 @@ the importer's bookkeeping:
     ``application`` and ``schema_version`` (also in ``PRAGMA application_id`` and
     ``user_version``), so that a later release can recognise and migrate the file.
 
+An offline import (``scrapy crawl archive``, ``writer_process=True``) writes from a child process
+(:class:`_WriterProcess`), one batch at a time as before: the parent parses and runs Scrapy's
+pipelines on one core while the child merges and writes on the other (in one process both are
+Python and share one GIL: the store's writes doubled the import's time). Reads stay in the parent.
+
 Each :meth:`SQLiteStore.write` is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a batch is
 stored whole or not at all. The file is in WAL mode, so ``sqlite3 pod.sqlite3`` or ``scrapy store``
 can read it while a crawl writes.
@@ -44,10 +49,12 @@ SQLite's locks do not work on network file systems.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sqlite3
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,9 +196,13 @@ class SQLiteStore(Store):
     With ``readonly=True`` (``scrapy store``), the file must exist and is never written.
     """
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, readonly: bool = False, writer_process: bool = False
+    ) -> None:
         self.path = Path(path).expanduser()
         self.readonly = readonly
+        self.writer_process = writer_process and not readonly
+        self._writer: _WriterProcess | None = None
         self._conn: sqlite3.Connection | None = None
         # Calls come one at a time from the pipeline's worker thread, but not always the same
         # thread: the connection is shared (check_same_thread=False) and guarded.
@@ -230,9 +241,19 @@ class SQLiteStore(Store):
                     raise self._open_error(exc) from None
                 raise
             self._conn = conn
+            if self.writer_process:
+                try:
+                    self._writer = _WriterProcess(self.path)
+                except BaseException:
+                    self._conn = None
+                    conn.close()
+                    raise
 
     def close(self) -> None:
         with self._lock:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
             conn, self._conn = self._conn, None
             if conn is None:
                 return
@@ -410,6 +431,8 @@ class SQLiteStore(Store):
     def write(self, batch: Batch) -> WriteResult:
         with self._lock:
             conn = self._connection()
+            if self._writer is not None:
+                return self._writer.write(batch)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -748,3 +771,82 @@ class SQLiteStore(Store):
                 }
             )
         return found
+
+
+class _WriterProcess:
+    """A child process that applies the batches to the SQLite file ``path``: a
+    :class:`SQLiteStore` of its own, fed through a pipe, one batch (and its answer) at a time.
+
+    Same transactions, same order as in-process: :meth:`write` returns once the batch is
+    committed (or raises :class:`StoreError`). A parent killed mid-import leaves the child to
+    finish the batch it holds (committed whole, or rolled back) and end at the pipe's end.
+    """
+
+    def __init__(self, path: Path) -> None:
+        # spawn, not fork: the parent runs threads (the reactor's pool), which fork would copy
+        # in whatever state they hold.
+        ctx = multiprocessing.get_context("spawn")
+        self._pipe, child = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_serve, args=(str(path), child), name="sqlite-writer", daemon=True
+        )
+        self._proc.start()
+        child.close()
+        self.path = path
+        # The child opens the file first: an error there is the store's, not the first batch's.
+        self._answer()
+
+    def _answer(self) -> WriteResult:
+        try:
+            status, payload = self._pipe.recv()
+        except (EOFError, OSError) as exc:
+            raise StoreError(
+                f"the writer process of the store {self.path} ended ({exc or 'no answer'})"
+            ) from None
+        if status != "ok":
+            raise StoreError(payload)
+        result: WriteResult = payload
+        return result
+
+    def write(self, batch: Batch) -> WriteResult:
+        try:
+            self._pipe.send(batch)
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"the writer process of the store {self.path} ended ({exc})"
+            ) from None
+        return self._answer()
+
+    def close(self) -> None:
+        with suppress(OSError, ValueError):
+            self._pipe.send(None)
+        self._proc.join(60)
+        if self._proc.is_alive():  # pragma: no cover (a write stuck 60 s on a lock)
+            self._proc.kill()
+            self._proc.join()
+        self._pipe.close()
+
+
+def _serve(path: str, pipe: Any) -> None:
+    """The writer process: open the store, then write every batch received until ``None``."""
+    store = SQLiteStore(path)
+    try:
+        store.open()
+    except (StoreError, StoreConfigError) as exc:
+        pipe.send(("error", str(exc)))
+        return
+    try:
+        pipe.send(("ok", None))
+        while True:
+            try:
+                batch = pipe.recv()
+            except (EOFError, OSError):
+                return  # the parent is gone
+            if batch is None:
+                return
+            try:
+                pipe.send(("ok", store.write(batch)))
+            except StoreError as exc:
+                pipe.send(("error", str(exc)))
+    finally:
+        store.close()
