@@ -52,6 +52,7 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import stat
 import threading
 import time
 from contextlib import suppress
@@ -203,6 +204,7 @@ class SQLiteStore(Store):
         self.readonly = readonly
         self.writer_process = writer_process and not readonly
         self._writer: _WriterProcess | None = None
+        self._folders: set[Path] = set()  # folders of the file area made by put_file
         self._conn: sqlite3.Connection | None = None
         # Calls come one at a time from the pipeline's worker thread, but not always the same
         # thread: the connection is shared (check_same_thread=False) and guarded.
@@ -674,13 +676,23 @@ class SQLiteStore(Store):
         if self.readonly:
             raise StoreError(f"the store {self.path} is open read-only")
         target = self.file_path(sha256)
-        if target.is_file() and target.stat().st_size == len(data):
-            return  # content-addressed: same name, same bytes
+        # One stat, and each folder made once: an archive import stores tens of thousands of
+        # files, and every system call lets go of the GIL and waits to take it back.
+        with suppress(OSError):
+            found = target.stat()
+            if stat.S_ISREG(found.st_mode) and found.st_size == len(data):
+                return  # content-addressed: same name, same bytes
         # Written aside, then renamed: a crash never leaves a short file under the final name.
         partial = target.with_name(f"{sha256}.{os.getpid()}.{threading.get_ident()}.part")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(data)
+            if target.parent not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(target.parent)
+            try:
+                partial.write_bytes(data)
+            except FileNotFoundError:  # the folder was removed since: made again
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial.write_bytes(data)
             partial.replace(target)
         except OSError as exc:
             partial.unlink(missing_ok=True)
