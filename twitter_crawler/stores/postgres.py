@@ -69,6 +69,7 @@ from twitter_crawler.stores.records import (
     minimal_properties,
     read_batch,
 )
+from twitter_crawler.stores.relational import contacts_state, media_state
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -636,43 +637,10 @@ class PostgresStore(Store):
         return dict(self._query('SELECT "userId", "sinceId" FROM watermarks'))
 
     def contacts_state(self) -> ContactsState:
-        state = ContactsState()
-        for source, name, date_read in self._query(
-            'SELECT source, name, "dateRead" FROM contact_reads'
-        ):
-            state.full_reads[(source, name)] = date_read / 1000
-        for source, name, target in self._query(
-            "SELECT s.key, e.name, t.key FROM edges AS e"
-            " JOIN items AS s ON s.rowid = e.source AND s.type = 'Account'"
-            " JOIN items AS t ON t.rowid = e.target AND t.type = 'Account'"
-            " WHERE e.name IN ('follower', 'following')"
-        ):
-            state.targets.setdefault((source, name), set()).add(target)
-        return state
+        return contacts_state(self._query, date_read='"dateRead"')
 
     def media_state(self) -> MediaState:
-        state = MediaState()
-        state.done = {
-            (kind, key) for kind, key in self._query(
-                "SELECT s.type, s.key FROM edges AS e JOIN items AS s ON s.rowid = e.source "
-                "WHERE e.name = 'file' AND s.type IN ('Photo', 'Video')"
-            )
-        }
-        for kind, key, url in self._query(
-            "SELECT type, key, properties->>'url' FROM items AS i "
-            "WHERE type IN ('Photo', 'Video') AND NOT EXISTS "
-            "(SELECT 1 FROM edges AS e WHERE e.source = i.rowid AND e.name = 'file')"
-        ):
-            if url:
-                state.pending.append({"type": kind, "externalId": key, "url": url})
-        for key, avatar in self._query(
-            "SELECT key, properties->>'avatarUrl' FROM items AS i "
-            "WHERE type = 'Account' AND properties ? 'avatarUrl' AND NOT EXISTS "
-            "(SELECT 1 FROM edges AS e WHERE e.source = i.rowid AND e.name = 'profilePicture')"
-        ):
-            if avatar:
-                state.pending.append({"type": "Account", "externalId": key, "avatarUrl": avatar})
-        return state
+        return media_state(self._query, "properties->>'{name}'")
 
     def put_file(self, sha256: str, data: bytes) -> None:
         if self.readonly:

@@ -81,6 +81,7 @@ from twitter_crawler.stores.records import (
     newer_since_id,
     read_batch,
 )
+from twitter_crawler.stores.relational import contacts_state, media_state
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -624,45 +625,16 @@ class SQLiteStore(Store):
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
 
+    def _tables(self) -> set[str]:
+        return {name for (name,) in self._query("SELECT name FROM sqlite_master")}
+
     def contacts_state(self) -> ContactsState:
-        state = ContactsState()
-        tables = {name for (name,) in self._query("SELECT name FROM sqlite_master")}
-        if "contact_reads" in tables:  # a read-only file of an earlier release may lack it
-            for source, name, date_read in self._query(
-                "SELECT source, name, dateRead FROM contact_reads"
-            ):
-                state.full_reads[(source, name)] = date_read / 1000
-        for source, name, target in self._query(
-            "SELECT s.key, e.name, t.key FROM edges AS e"
-            " JOIN items AS s ON s.rowid = e.source AND s.type = 'Account'"
-            " JOIN items AS t ON t.rowid = e.target AND t.type = 'Account'"
-            " WHERE e.name IN ('follower', 'following')"
-        ):
-            state.targets.setdefault((source, name), set()).add(target)
-        return state
+        return contacts_state(
+            # A read-only file of an earlier release may lack contact_reads.
+            self._query, reads_table="contact_reads" in self._tables())
 
     def media_state(self) -> MediaState:
-        state = MediaState()
-        state.done = {
-            (kind, key) for kind, key in self._query(
-                "SELECT s.type, s.key FROM edges AS e JOIN items AS s ON s.rowid = e.source "
-                "WHERE e.name = 'file' AND s.type IN ('Photo', 'Video')"
-            )
-        }
-        for kind, key, url in self._query(
-            "SELECT type, key, json_extract(properties, '$.url') FROM items AS i "
-            "WHERE type IN ('Photo', 'Video') AND NOT EXISTS "
-            "(SELECT 1 FROM edges AS e WHERE e.source = i.rowid AND e.name = 'file')"
-        ):
-            if url:
-                state.pending.append({"type": kind, "externalId": key, "url": url})
-        for key, avatar in self._query(
-            "SELECT key, json_extract(properties, '$.avatarUrl') AS avatar FROM items AS i "
-            "WHERE type = 'Account' AND avatar IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM edges AS e WHERE e.source = i.rowid AND e.name = 'profilePicture')"
-        ):
-            state.pending.append({"type": "Account", "externalId": key, "avatarUrl": avatar})
-        return state
+        return media_state(self._query, "json_extract(properties, '$.{name}')")
 
     @property
     def files_dir(self) -> Path:
