@@ -189,10 +189,15 @@ class Answer:
 
     ``known``: the items are already stored and travel only so that their media files are
     fetched (the media pipeline passes on just the new File items and edges).
+
+    ``distinct``: the items are already the plain dicts of :func:`to_dict`, each new to the crawl
+    (the archive's parser checks that itself, where it is cheap): the dedupe pipeline passes them
+    as they are.
     """
 
     items: list[Any]
     known: bool = False
+    distinct: bool = False
     type: str = field(default="_Answer", init=False)
 
 

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from twitter_crawler.api.common import Collector
-from twitter_crawler.archive.parse import ArchiveParser, MediaFile
+from twitter_crawler.archive.parse import ArchiveParser, Items, MediaFile
 from twitter_crawler.archive.reader import Archive, ArchiveError
-from twitter_crawler.items import to_dict
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "archive"
 ME = "1460283925"
@@ -20,14 +18,13 @@ ME = "1460283925"
 
 def _parse_tweets(archive: Archive) -> tuple[dict, list[MediaFile]]:
     parser = ArchiveParser(ME)
-    c = Collector()
+    c = Items()
     files: list[MediaFile] = []
     for record in archive.records("tweets"):
         parser.tweet(record, c, files)
     assert parser.skipped == []
     out: dict = {}
-    for item in c.items():
-        d = to_dict(item)
+    for d in c.items():
         if d["type"] == "Edge":
             out.setdefault("edges", set()).add(
                 (d["source"]["externalId"], d["name"], d["target"].get("externalId") or d["target"]["url"]))
@@ -89,7 +86,7 @@ def test_owner_contacts_and_likes() -> None:
         parser = ArchiveParser(ME)
         owner = parser.owner(next(archive.records("account")), next(archive.records("profile")),
                              archive.manifest()["userInfo"])
-        assert to_dict(owner) == {
+        assert owner == {
             "type": "Account", "externalId": ME, "service": "twitter", "handle": "example_user",
             "displayName": "Example User ✨",
             "description": "Amateur astronomer. Tools, telescopes and tea.",
@@ -97,12 +94,12 @@ def test_owner_contacts_and_likes() -> None:
             "avatarUrl": "https://pbs.twimg.com/profile_images/1700000000000000000/AbCdEfGh.jpg",
             "dateJoined": "2013-05-20T18:41:07Z", "isMe": True}
         followers = [parser.contact("follower", r) for r in archive.records("follower")]
-        assert [e.target["externalId"] for e in followers] == ["14920385", "1402217865301426177",
+        assert [e["target"]["externalId"] for e in followers] == ["14920385", "1402217865301426177",
                                                               "2893015741"]
-        assert {e.source["externalId"] for e in followers} == {ME}
+        assert {e["source"]["externalId"] for e in followers} == {ME}
         following = [parser.contact("following", r) for r in archive.records("following")]
-        assert [e.target["externalId"] for e in following] == ["783214", "1188402736641839104"]
-        likes = [to_dict(i) for r in archive.records("like") for i in parser.like(r)]
+        assert [e["target"]["externalId"] for e in following] == ["783214", "1188402736641839104"]
+        likes = [i for r in archive.records("like") for i in parser.like(r)]
     assert likes[0] == {"type": "Tweet", "externalId": "1759986817824030725", "service": "twitter",
                         "message": "Bread update: the sourdough finally rose & it tastes great "
                                    "https://t.co/h2Kd8PqXw1 https://t.co/Lm4Nc7TzRa"}
@@ -169,9 +166,39 @@ def test_long_post_gets_its_note_tweet_text() -> None:
                                         "core": {"text": long_text.replace("Details", "A &amp; B", 1)}}})
         parser.notes.add({"noteTweet": {"noteTweetId": "98", "createdAt": "2024-03-09T14:03:27.000Z",
                                         "core": {"text": "Something else entirely"}}})
-        c = Collector()
+        c = Items()
         for record in archive.records("tweets"):
             parser.tweet(record, c, [])
-    messages = {t.externalId: t.message for t in c.tweets}
+    messages = {t["externalId"]: t["message"] for t in c.tweets}
     assert messages["1766464819688525827"] == long_text.replace("Details", "A & B", 1)
     assert messages["1766754625123405824"].startswith("@sample_friend Slides")  # no note: its own
+
+
+def test_repeats_are_emitted_once_and_a_mention_keeps_the_newest_handle() -> None:
+    """The parser leaves out what it emitted before (the dedupe pipeline passes its answers as
+    they are): a link many tweets share is one Website; a mentioned account is emitted again only
+    from a newer tweet (tweets.js is in no order), and a mention never renames the owner."""
+    def tweet(tid: str, handle: str, uid: str = "42") -> dict:
+        return {"id_str": tid, "full_text": f"@{handle} look https://t.co/a",
+                "created_at": "Sat May 20 06:17:09 +0000 2017",
+                "entities": {"user_mentions": [{"id_str": uid, "screen_name": handle, "name": handle}],
+                             "urls": [{"url": "https://t.co/a", "expanded_url": "https://example.org/",
+                                       "display_url": "example.org"}]}}
+
+    parser = ArchiveParser(ME)
+    first, second = Items(), Items()
+    parser.tweet(tweet("200", "middle_name"), first, [])
+    parser.tweet(tweet("100", "old_name"), second, [])  # older: its handle is not put back
+    parser.tweet(tweet("300", "new_name"), second, [])
+    parser.tweet(tweet("400", "owner_then", uid=ME), second, [])
+    items = first.items() + second.items()
+    assert [(i["externalId"], i["handle"]) for i in items if i["type"] == "Account"] == [
+        ("42", "middle_name"), ("42", "new_name")]
+    assert [i for i in items if i["type"] == "Website"] == [
+        {"type": "Website", "url": "https://example.org/", "displayUrl": "example.org"}]
+    edges = {(e["name"], e["source"]["externalId"], e["target"].get("externalId") or e["target"]["url"])
+             for e in items if e["type"] == "Edge"}
+    for tid in ("100", "200", "300", "400"):
+        assert ("link", tid, "https://example.org/") in edges
+        assert ("author", tid, ME) in edges
+    assert ("mention", "400", ME) in edges

@@ -1,7 +1,15 @@
 """Archive records → the project's items (:mod:`twitter_crawler.items`), as the API import makes
 them: the same externalIds, the same edges, so both imports meet in one store.
 
-Pure functions and one small class, no Scrapy, no I/O. Every field is read defensively (ids,
+The items are made as the plain dicts that :func:`~twitter_crawler.items.to_dict` makes of the
+item classes (``type`` first, no ``None``), which is what the store pipeline writes and exports
+get: an archive holds hundreds of thousands of tweets, and making each item an object first, then a
+dict, then checking it against the crawl's earlier items cost as much as reading the archive.
+The parser does that check itself, where it is cheap (:class:`ArchiveParser`): the items it emits
+are each new to the import, so the dedupe pipeline passes them as they are
+(``Answer(..., distinct=True)``).
+
+Pure functions and small classes, no Scrapy, no I/O. Every field is read defensively (ids,
 counts and indices are strings in the archive): an odd record is skipped with a reason, never an
 exception.
 
@@ -32,7 +40,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twitter_crawler.api.common import (
-    Collector,
     as_dict as _d,
     as_id as _id,
     as_int as _int,
@@ -42,9 +49,12 @@ from twitter_crawler.api.common import (
     to_iso_utc,
     unescape,
 )
-from twitter_crawler.items import Account, Edge, Photo, Tweet, Video, Website, ref
+from twitter_crawler.items import SERVICE, ref
 
-__all__ = ["ArchiveParser", "MediaFile", "Notes", "best_variant", "media_file_names"]
+__all__ = ["ArchiveParser", "Items", "MediaFile", "Notes", "best_variant", "media_file_names"]
+
+#: An item as the store and exports take it: a plain dict, ``type`` first, no ``None`` value.
+Item = dict[str, Any]
 
 _STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")
 _RT = re.compile(r"^RT @([A-Za-z0-9_]{1,15}): ")
@@ -128,60 +138,156 @@ class Notes:
         return None
 
 
+class Items:
+    """The items of one batch, nodes before edges, each key once (a key seen again adds its
+    properties to the first one's dict)."""
+
+    __slots__ = ("_edge_keys", "_index", "accounts", "edges", "media", "tweets")
+
+    def __init__(self) -> None:
+        self.accounts: list[Item] = []
+        self.tweets: list[Item] = []
+        self.media: list[Item] = []
+        self.edges: list[Item] = []
+        self._index: dict[tuple[str, str], Item] = {}
+        self._edge_keys: set[tuple[str, str, str, str]] = set()
+
+    def node(self, bucket: list[Item], key: tuple[str, str], item: Item) -> None:
+        old = self._index.get(key)
+        if old is None:
+            self._index[key] = item
+            bucket.append(item)
+        else:
+            old.update(item)
+
+    def edge(self, name: str, source: dict[str, str], target_type: str, target: str) -> None:
+        key = (name, source["externalId"], target_type, target)
+        if key not in self._edge_keys:
+            self._edge_keys.add(key)
+            self.edges.append({"type": "Edge", "name": name, "source": source,
+                               "target": ref(target_type, target)})
+
+    def items(self) -> list[Item]:
+        return self.accounts + self.tweets + self.media + self.edges
+
+    def __len__(self) -> int:
+        return len(self.accounts) + len(self.tweets) + len(self.media) + len(self.edges)
+
+
+class _Seen:
+    """Keys already emitted, in two generations of at most ``window`` (as the dedupe pipeline
+    keeps them): memory stays bounded at millions of links; a repeat older than that is emitted
+    again, which the store's upsert makes a no-op."""
+
+    __slots__ = ("older", "seen", "window")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.seen: set[int] = set()
+        self.older: set[int] = set()
+
+    def first(self, key: tuple[str, str]) -> bool:
+        """Whether ``key`` is new (it is remembered from now on)."""
+        h = hash(key)
+        if h in self.seen or h in self.older:
+            return False
+        self.seen.add(h)
+        if len(self.seen) >= self.window:
+            self.older, self.seen = self.seen, set()
+        return True
+
+
+def _put(item: Item, name: str, value: Any) -> None:
+    if value is not None:
+        item[name] = value
+
+
 @dataclass
 class ArchiveParser:
-    """Turns the records of one archive into items, for its owner ``me``."""
+    """Turns the records of one archive into items, for its owner ``me``.
+
+    Each item it emits is new to the import: a link, a medium or a quoted tweet that many tweets
+    share is emitted once; a mentioned account again only from a newer tweet than the one it was
+    emitted from (``tweets.js`` is in no order, and a handle changes: the newest mention's stays),
+    never for the owner (``profile.js`` says who the owner is now, an old mention does not).
+    """
 
     me: str
     notes: Notes = field(default_factory=Notes)
     #: Circle (limited-audience) tweets: never imported.
     private_ids: set[str] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)
+    #: Keys remembered per generation (``TWITTER_DEDUPE_WINDOW``).
+    window: int = 200_000
+
+    def __post_init__(self) -> None:
+        self.me_ref = ref("Account", self.me)
+        self._seen = _Seen(self.window)
+        # account id → the newest tweet (id) its mention was emitted from.
+        self._mentioned: dict[str, int] = {}
 
     # -- the owner -----------------------------------------------------------------------------
 
-    def owner(self, account: Any, profile: Any, manifest_user: Any) -> Account:
+    def owner(self, account: Any, profile: Any, manifest_user: Any) -> Item:
         """The owner's Account from ``account.js``, ``profile.js`` and the manifest's
         ``userInfo`` (whichever the archive has). Only public fields are read."""
         acc, user = _d(account), _d(manifest_user)
         description = _d(_d(profile).get("description"))
         website = _s(description.get("website"))
-        return Account(
-            self.me,
-            handle=_s(acc.get("username")) or _s(user.get("userName")),
-            displayName=_s(acc.get("accountDisplayName")) or _s(user.get("displayName")),
-            description=_s(description.get("bio")),
-            location=_s(description.get("location")),
-            # A t.co link is not the website: left to the API's expanded one.
-            url=website if website and not website.startswith("https://t.co/") else None,
-            avatarUrl=_s(_d(profile).get("avatarMediaUrl")),
-            dateJoined=to_iso_utc(acc.get("createdAt")),
-            isMe=True,
-        )
+        item: Item = {"type": "Account", "externalId": self.me, "service": SERVICE}
+        _put(item, "handle", _s(acc.get("username")) or _s(user.get("userName")))
+        _put(item, "displayName", _s(acc.get("accountDisplayName")) or _s(user.get("displayName")))
+        _put(item, "description", _s(description.get("bio")))
+        _put(item, "location", _s(description.get("location")))
+        # A t.co link is not the website: left to the API's expanded one.
+        if website and not website.startswith("https://t.co/"):
+            item["url"] = website
+        _put(item, "avatarUrl", _s(_d(profile).get("avatarMediaUrl")))
+        _put(item, "dateJoined", to_iso_utc(acc.get("createdAt")))
+        item["isMe"] = True
+        return item
 
     # -- contacts and likes --------------------------------------------------------------------
 
-    def contact(self, name: str, record: Any) -> Edge | None:
+    def contact(self, name: str, record: Any) -> Item | None:
         """A ``follower`` or ``following`` edge from the owner (``{"accountId": ...}``)."""
         uid = _id(_d(record).get("accountId"))
         if uid is None or not uid.isdigit():
             self.skipped.append(f"{name} without accountId: {str(record)[:80]}")
             return None
-        return Edge(name, ref("Account", self.me), ref("Account", uid))
+        return {"type": "Edge", "name": name, "source": self.me_ref, "target": ref("Account", uid)}
 
-    def like(self, record: Any) -> list[Any]:
+    def like(self, record: Any) -> list[Item]:
         """A minimal Tweet (id, and its text when the archive gives it) and the ``like`` edge."""
         like = _d(record)
         tid = _id(like.get("tweetId"))
         if tid is None or not tid.isdigit():
             self.skipped.append(f"like without tweetId: {str(record)[:80]}")
             return []
-        return [Tweet(tid, message=unescape(like.get("fullText"))),
-                Edge("like", ref("Account", self.me), ref("Tweet", tid))]
+        target = ref("Tweet", tid)
+        tweet: Item = {"type": "Tweet", "externalId": tid, "service": SERVICE}
+        _put(tweet, "message", unescape(like.get("fullText")))
+        return [tweet, {"type": "Edge", "name": "like", "source": self.me_ref, "target": target}]
 
     # -- tweets --------------------------------------------------------------------------------
 
-    def tweet(self, obj: Any, c: Collector, files: list[MediaFile]) -> str | None:  # noqa: PLR0912, PLR0915
+    def _account(self, c: Items, uid: str, mention: dict[str, Any], when: int) -> None:
+        """A mentioned (or retweeted) account, when this tweet is newer than the one it was last
+        emitted from."""
+        if uid == self.me or self._mentioned.get(uid, -1) >= when:
+            return
+        self._mentioned[uid] = when
+        item: Item = {"type": "Account", "externalId": uid, "service": SERVICE}
+        _put(item, "handle", _s(mention.get("screen_name")))
+        _put(item, "displayName", _s(mention.get("name")))
+        c.node(c.accounts, ("Account", uid), item)
+
+    def _referenced(self, c: Items, tid: str) -> None:
+        """A retweeted or quoted tweet known by its id only."""
+        if self._seen.first(("Tweet", tid)):
+            c.node(c.tweets, ("Tweet", tid), {"type": "Tweet", "externalId": tid, "service": SERVICE})
+
+    def tweet(self, obj: Any, c: Items, files: list[MediaFile]) -> str | None:  # noqa: PLR0912, PLR0915
         """Adds one tweet's items to ``c`` and its media files to ``files``; its id, or ``None``
         when it is skipped (odd, or private)."""
         if type(obj) is not dict:
@@ -193,6 +299,7 @@ class ArchiveParser:
             return None
         if tid in self.private_ids:
             return None
+        when = int(tid)
         tweet_ref = ref("Tweet", tid)
         text = _s(obj.get("full_text")) or _s(obj.get("text")) or ""
         created = to_iso_utc(obj.get("created_at"))
@@ -221,51 +328,51 @@ class ArchiveParser:
                     break
             tweet_type = "quote" if referenced else "reply" if reply_to else "tweet"
 
-        c.add(c.tweets, ("Tweet", tid), Tweet(
-            tid,
-            message=message,
-            postDate=created,
-            tweetType=tweet_type,
-            lang=_s(obj.get("lang")),
-            source=source_name(obj.get("source")),
-            inReplyToId=reply_to,
-        ))
+        item: Item = {"type": "Tweet", "externalId": tid, "service": SERVICE}
+        _put(item, "message", message)
+        _put(item, "postDate", created)
+        item["tweetType"] = tweet_type
+        _put(item, "lang", _s(obj.get("lang")))
+        _put(item, "source", source_name(obj.get("source")))
+        _put(item, "inReplyToId", reply_to)
+        c.node(c.tweets, ("Tweet", tid), item)
         c.edge("author", tweet_ref, "Account", self.me)
 
         if retweet:
             # The retweeted tweet, when the archive names it: its author (the mention at 3) and
             # the reference. Media, links and mentions belong to it, as in the API import.
             if referenced:
-                c.add(c.tweets, ("Tweet", referenced), Tweet(referenced))
+                self._referenced(c, referenced)
                 c.edge("reference", tweet_ref, "Tweet", referenced)
                 handle = retweet[1].lower()
                 for m in mentions:
                     uid = _id(m.get("id_str"))
                     if uid and uid != "-1" and (_s(m.get("screen_name")) or "").lower() == handle:
-                        c.add(c.accounts, ("Account", uid), Account(
-                            uid, handle=_s(m.get("screen_name")), displayName=_s(m.get("name"))))
+                        self._account(c, uid, m, when)
                         c.edge("author", ref("Tweet", referenced), "Account", uid)
                         break
             return tid
         if referenced:
-            c.add(c.tweets, ("Tweet", referenced), Tweet(referenced))
+            self._referenced(c, referenced)
             c.edge("reference", tweet_ref, "Tweet", referenced)
 
         for m in mentions:
             uid = _id(m.get("id_str"))
             if uid is None or uid == "-1":
                 continue
-            c.add(c.accounts, ("Account", uid), Account(
-                uid, handle=_s(m.get("screen_name")), displayName=_s(m.get("name"))))
+            self._account(c, uid, m, when)
             c.edge("mention", tweet_ref, "Account", uid)
 
         for m in media_list:
             self._medium(tid, tweet_ref, m, c, files)
 
+        urls = _l(entities.get("urls"))
+        if not urls:
+            return tid
         media_urls = {_s(m.get("url")) for m in media_list if type(m) is dict}
         media_urls.discard(None)
         self_link = "/status/" + tid
-        for link in _l(entities.get("urls")):
+        for link in urls:
             if type(link) is not dict:
                 continue
             url = _s(link.get("expanded_url"))
@@ -273,11 +380,14 @@ class ArchiveParser:
                 continue
             if referenced and _STATUS_URL.match(url):
                 continue  # the quoted tweet: a reference, not a link
-            c.add(c.media, ("Website", url), Website(url, _s(link.get("display_url"))))
+            if self._seen.first(("Website", url)):
+                site: Item = {"type": "Website", "url": url}
+                _put(site, "displayUrl", _s(link.get("display_url")))
+                c.node(c.media, ("Website", url), site)
             c.edge("link", tweet_ref, "Website", url)
         return tid
 
-    def _medium(self, tid: str, tweet_ref: dict[str, str], m: Any, c: Collector,
+    def _medium(self, tid: str, tweet_ref: dict[str, str], m: Any, c: Items,
                 files: list[MediaFile]) -> None:
         if type(m) is not dict:
             return
@@ -287,15 +397,26 @@ class ArchiveParser:
             return
         kind = m.get("type")
         image = _s(m.get("media_url_https")) or _s(m.get("media_url"))
+        item: Item
         if kind == "photo":
             large = _d(_d(m.get("sizes")).get("large"))
-            item: Photo | Video = Photo(mid, image, _int(large.get("w")), _int(large.get("h")))
+            item = {"type": "Photo", "externalId": mid}
+            _put(item, "url", image)
+            _put(item, "width", _int(large.get("w")))
+            _put(item, "height", _int(large.get("h")))
         elif kind in ("video", "animated_gif"):
             info = _d(m.get("video_info"))
-            item = Video(mid, best_variant(info.get("variants")), image,
-                         _int(info.get("duration_millis")), kind == "animated_gif")
+            item = {"type": "Video", "externalId": mid}
+            _put(item, "url", best_variant(info.get("variants")))
+            _put(item, "thumbnailUrl", image)
+            _put(item, "durationMs", _int(info.get("duration_millis")))
+            item["isGif"] = kind == "animated_gif"
         else:
             self.skipped.append(f"media {mid} of tweet {tid}: unknown type {kind!r}")
             return
-        c.medium(tweet_ref, item)
-        files.append(MediaFile(ref(item.type, mid), tid, media_file_names(tid, m), item.url))
+        key = (item["type"], mid)
+        if self._seen.first(key):
+            c.node(c.media, key, item)
+            files.append(MediaFile(ref(item["type"], mid), tid, media_file_names(tid, m),
+                                   item.get("url")))
+        c.edge(item["type"].lower(), tweet_ref, item["type"], mid)

@@ -7,7 +7,9 @@ Account seen in full is never followed by its minimal mention form.
 
 Passes public items on as the plain dicts of :func:`~twitter_crawler.items.to_dict` (made once,
 for its comparison, and reused by the store pipeline). Inside an
-:class:`~twitter_crawler.items.Answer` duplicates are left out rather than dropped one by one.
+:class:`~twitter_crawler.items.Answer` duplicates are left out rather than dropped one by one; an
+Answer marked ``distinct`` (the archive import's, whose parser leaves out its own repeats) passes
+as it is.
 
 Settings read: ``TWITTER_DEDUPE_WINDOW`` (keys remembered per generation; two generations).
 
@@ -70,6 +72,8 @@ class DedupePipeline:
         if isinstance(item, MediaDownloads):
             return item  # media of items that passed here already: only their files are new
         if isinstance(item, Answer):
+            if item.distinct:
+                return item  # made as dicts, each new to the crawl, by the spider itself
             kept = [out for out in map(self._filter, item.items) if out is not None]
             dropped = len(item.items) - len(kept)
             if dropped:

@@ -48,10 +48,10 @@ from scrapy import Spider
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.api.common import Collector, as_dict, as_id
-from twitter_crawler.archive.parse import ArchiveParser, MediaFile
+from twitter_crawler.api.common import as_dict, as_id
+from twitter_crawler.archive.parse import ArchiveParser, Item, Items, MediaFile
 from twitter_crawler.archive.reader import Archive, ArchiveError
-from twitter_crawler.items import Answer, Edge, File, Photo, TimelineWatermark, ref
+from twitter_crawler.items import Answer, File, Photo, TimelineWatermark, ref, to_dict
 from twitter_crawler.pipelines.media import avatar_key, original_avatar_url
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.spiders.arguments import parse_archive_arguments
@@ -90,11 +90,14 @@ class ArchiveSpider(Spider):
         self.path = parse_archive_arguments(path)
         self.store: Store | None = None
         self.progress_interval = 30.0
+        self.dedupe_window = 200_000
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.progress_interval = crawler.settings.getfloat("TWITTER_PROGRESS_INTERVAL")
+        # The parser leaves out what it emitted before, as the dedupe pipeline would.
+        spider.dedupe_window = crawler.settings.getint("TWITTER_DEDUPE_WINDOW")
         crawler.signals.connect(spider._store_opened, signal=store_opened)
         return spider
 
@@ -138,7 +141,8 @@ class ArchiveSpider(Spider):
                     raise CloseSpider("archive_error")
                 if isinstance(items, BaseException):
                     raise items
-                yield Answer(items)
+                # Made as the store takes them, each new to the import (archive/parse.py).
+                yield Answer(items, distinct=True)
                 # The next batch waits until the pipelines have taken the earlier ones.
                 # (Scrapy's scraper slot has no event to wait for: a short poll.)
                 while slot is not None and slot.itemproc_size > IN_FLIGHT:  # noqa: ASYNC110
@@ -211,7 +215,7 @@ class _Reading:
         if me is None:
             raise ArchiveError(f"{archive.path} names no account id (data/account.js or "
                                "data/manifest.js): it is not an X archive, or not all of it")
-        parser = ArchiveParser(me)
+        parser = ArchiveParser(me, window=self.spider.dedupe_window)
         for kind in ("twitter-circle-tweet", "twitter-circle-tweets"):
             for record in archive.records(kind):
                 parser.private_ids.update(_ids_in(record))
@@ -248,7 +252,7 @@ class _Reading:
     def _tweets(self, parser: ArchiveParser) -> Iterator[list[Any]]:
         newest = 0
         private = 0
-        c = Collector()
+        c = Items()
         files: list[MediaFile] = []
         in_batch = 0
         for record in self.archive.records("tweets"):
@@ -262,7 +266,7 @@ class _Reading:
             if in_batch >= TWEETS_PER_ANSWER:
                 yield c.items() + self._files(files)
                 self.counts["tweets"] += in_batch
-                c, files, in_batch = Collector(), [], 0
+                c, files, in_batch = Items(), [], 0
                 self._progress()
         self.counts["tweets"] += in_batch
         items = c.items() + self._files(files)
@@ -308,7 +312,7 @@ class _Reading:
         if store is None:
             return []  # no store pipeline: nowhere to keep the bytes
         found: list[tuple[dict[str, str], str]] = []
-        writes: dict[str, tuple[Future[None], File]] = {}
+        writes: dict[str, tuple[Future[None], Item]] = {}
         for folder, names, fallback_id, url, media in wanted:
             member = self._member(folder, names, fallback_id, media)
             if member is None:
@@ -318,7 +322,7 @@ class _Reading:
             found.append((media, sha))
             if sha not in self.shas and sha not in writes:
                 writes[sha] = (self._writers.submit(store.put_file, sha, data),
-                               File(sha, sha, len(data), mimetypes.guess_type(member)[0], url))
+                               _file(sha, len(data), mimetypes.guess_type(member)[0], url))
         out: list[Any] = []
         failed: set[str] = set()
         for sha, (future, item) in writes.items():
@@ -332,9 +336,10 @@ class _Reading:
                 continue
             self.shas.add(sha)
             self.stats.inc_value("twitter/archive/files")
-            self.stats.inc_value("twitter/archive/file_bytes", item.size)
+            self.stats.inc_value("twitter/archive/file_bytes", item["size"])
             out.append(item)
-        out += [Edge("file", media, ref("File", sha)) for media, sha in found if sha not in failed]
+        out += [{"type": "Edge", "name": "file", "source": media, "target": ref("File", sha)}
+                for media, sha in found if sha not in failed]
         return out
 
     def close(self) -> None:
@@ -351,16 +356,18 @@ class _Reading:
         return self._file_items([("tweets_media", f.names, f.tweet_id, f.url, f.media)
                                  for f in files])
 
-    def _avatar(self, owner: Any) -> list[Any]:
+    def _avatar(self, owner: Item) -> list[Any]:
         """The profile picture, as the media pipeline makes it, with its file."""
-        url = owner.avatarUrl
+        url = owner.get("avatarUrl")
         if not url:
             return []
-        photo = Photo(avatar_key(url), original_avatar_url(url))
-        media = ref("Photo", photo.externalId)
-        out: list[Any] = [photo, Edge("profilePicture", ref("Account", owner.externalId), media)]
+        photo = to_dict(Photo(avatar_key(url), original_avatar_url(url)))
+        media = ref("Photo", photo["externalId"])
+        out: list[Any] = [photo, {"type": "Edge", "name": "profilePicture",
+                                  "source": ref("Account", owner["externalId"]), "target": media}]
         name = url.split("?", 1)[0].rpartition("/")[2]
-        out += self._file_items([("profile_media", [f"{owner.externalId}-{name}"], None, url, media)])
+        out += self._file_items([("profile_media", [f"{owner['externalId']}-{name}"], None, url,
+                                  media)])
         return out
 
     def finished(self) -> None:
@@ -370,6 +377,11 @@ class _Reading:
                            "%(named)d are named above): imported without them; an API import "
                            "with TWITTER_MEDIA set downloads them", {"n": self.missing,
                                                                      "named": MISSING_NAMED})
+
+
+def _file(sha: str, size: int, mime: str | None, url: str | None) -> Item:
+    """A File item, as :func:`~twitter_crawler.items.to_dict` makes it."""
+    return to_dict(File(sha, sha, size, mime, url))
 
 
 def _ids_in(record: Any) -> Iterator[str]:
