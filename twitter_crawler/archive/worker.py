@@ -289,10 +289,14 @@ def _ids_in(record: Any) -> Iterator[str]:
             yield from _ids_in(value)
 
 
-def serve(path: str, window: int, with_files: bool, conn: Connection) -> None:
-    """The reading process: every chunk, then ``None``; or a :class:`Failure`. Ends quietly
-    when the crawl has gone (the pipe is closed)."""
+def serve(path: str, window: int, conn: Connection) -> None:
+    """The reading process: once told to go (with whether to read the media files), every
+    chunk, then ``None``; or a :class:`Failure`. Ends quietly when the crawl has gone (the pipe
+    is closed)."""
     with suppress(BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
+        with_files = conn.recv()
+        if with_files is None:
+            return  # the crawl ended before its start
         try:
             with Archive.open(path) as archive:
                 for chunk in Reading(archive, window=window, with_files=with_files).chunks():
@@ -309,15 +313,24 @@ def serve(path: str, window: int, with_files: bool, conn: Connection) -> None:
 
 
 class ReaderProcess:
-    """The spider's handle on the reading process (spawned: the crawl process runs threads)."""
+    """The spider's handle on the reading process (spawned: the crawl process runs threads).
 
-    def __init__(self, path: str, *, window: int, with_files: bool) -> None:
+    Started with the spider, so that the new interpreter starts while Scrapy and the store
+    open; it reads nothing before :meth:`go`.
+    """
+
+    def __init__(self, path: str, *, window: int) -> None:
         ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=serve, args=(path, window, with_files, child),
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=serve, args=(path, window, child),
                                  name="archive-reader", daemon=True)
         self._proc.start()
         child.close()
+
+    def go(self, *, with_files: bool) -> None:
+        """Start reading; ``with_files``: read the media files too (there is a store to keep
+        them)."""
+        self._conn.send(with_files)
 
     def recv(self) -> Chunk | Failure | None:
         """The next chunk (blocking: call it in a thread); ``None`` at the end."""
@@ -330,6 +343,8 @@ class ReaderProcess:
 
     def close(self) -> None:
         """Stops the process (at once: what it read and did not send is read again next time)."""
+        with suppress(OSError):
+            self._conn.send(None)  # not started yet: it ends of itself
         self._conn.close()
         if self._proc.is_alive():
             self._proc.terminate()

@@ -43,7 +43,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Spider
+from scrapy import Spider, signals
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.asyncio import run_in_thread
 
@@ -83,6 +83,7 @@ class ArchiveSpider(Spider):
         self.store: Store | None = None
         self.progress_interval = 30.0
         self.dedupe_window = 200_000
+        self.reader: ReaderProcess | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -91,7 +92,15 @@ class ArchiveSpider(Spider):
         # The parser leaves out what it emitted before, as the dedupe pipeline would.
         spider.dedupe_window = crawler.settings.getint("TWITTER_DEDUPE_WINDOW")
         crawler.signals.connect(spider._store_opened, signal=store_opened)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        # Its interpreter starts while Scrapy and the store open (half a second or more).
+        spider.reader = ReaderProcess(str(spider.path), window=spider.dedupe_window)
         return spider
+
+    def _closed(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
     def _store_opened(self, store: Store) -> None:
         self.store = store
@@ -114,8 +123,10 @@ class ArchiveSpider(Spider):
             logger.error("Cannot import the archive: %(error)s", {"error": exc})
             raise CloseSpider("archive_error") from None
         archive.close()
-        reader = ReaderProcess(str(self.path), window=self.dedupe_window,
-                               with_files=self.store is not None)
+        reader = self.reader
+        if reader is None:  # a spider made without from_crawler
+            reader = self.reader = ReaderProcess(str(self.path), window=self.dedupe_window)
+        reader.go(with_files=self.store is not None)
         importing = _Import(self)
         # Read ahead: the next chunks are read and parsed while the store writes the earlier
         # ones; at most READ_AHEAD wait here, so memory stays flat.
@@ -144,7 +155,7 @@ class ArchiveSpider(Spider):
                 while slot is not None and slot.itemproc_size > IN_FLIGHT:  # noqa: ASYNC110
                     await asyncio.sleep(0.002)
         finally:
-            reader.close()
+            self._closed()
             receiving.cancel()
             with suppress(asyncio.CancelledError):
                 await receiving
