@@ -76,6 +76,11 @@ class ArchiveSpider(Spider):
     name = "archive"
     #: Sends no request: request signing, the cost meter and media downloads stay off.
     offline = True
+    custom_settings: dict[str, Any] | None = {  # noqa: RUF012 - Scrapy's own annotation
+        # Nor is an HTTP download handler needed: loading Scrapy's took a tenth of an import's
+        # start-up (its TLS module builds a deprecated class, which walks the call stack).
+        "DOWNLOAD_HANDLERS": {"http": None, "https": None},
+    }
 
     def __init__(self, path: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
