@@ -8,8 +8,10 @@ import sends no request). Figures:
 * **tweets/s**: the archive's tweets ÷ seconds from launching ``scrapy crawl`` to the commit of
   the last store batch (``bench.statscollector``), as the throughput benchmark counts; *from
   spider open* leaves Python's and Scrapy's start-up out. Target ≥ 20,000 tweets/s.
-* **peak RSS**: the crawl process's ``ru_maxrss`` (``os.wait4``). Target < 300 MB for 200,000
-  tweets.
+* **peak memory**: the largest sum of the resident memory of the crawl process and its children
+  (the archive's reading process, the store's writing process), sampled every 0.1 s; and the crawl
+  process's own ``ru_maxrss`` (``os.wait4``). Target < 300 MB for 200,000 tweets, all processes
+  together.
 
 Two configurations of the same world: the archive with its media files (each read from the ZIP,
 hashed and written to the store's file area), and the same archive without them (the tweets and
@@ -84,15 +86,16 @@ def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: l
                     runs[tree].append(run_)
                     print(f"  {label}, {tree}: {run_.stat('twitter/archive/tweets'):,} tweets in "
                           f"{run_.to_last_commit:,.1f} s = {_rate(run_):,.0f} tweets/s, "
-                          f"peak RSS {run_.usage.max_rss_mb:,.0f} MB", flush=True)
+                          f"peak memory {run_.usage.tree_rss_mb:,.0f} MB in all "
+                          f"({run_.usage.max_rss_mb:,.0f} MB the crawl process)", flush=True)
             rows.append(_row(label, runs["this tree"]))
             if compare:
                 new = [_rate(r) for r in runs["this tree"]]
                 before = [_rate(r) for r in runs[compare]]
                 compare_rows.append([label, spread(before, "{:,.0f}"), spread(new, "{:,.0f}"),
                                      f"**{median(new) / median(before):.2f}**",
-                                     spread([r.usage.max_rss_mb for r in runs[compare]], "{:,.0f}"),
-                                     spread([r.usage.max_rss_mb for r in runs["this tree"]], "{:,.0f}")])
+                                     spread([r.usage.tree_rss_mb for r in runs[compare]], "{:,.0f}"),
+                                     spread([r.usage.tree_rss_mb for r in runs["this tree"]], "{:,.0f}")])
     finally:
         if compare:
             drop_checkout(trees[compare])
@@ -105,11 +108,14 @@ def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: l
         "--tweets N --parts 2 --followers 5000 --followings 500 --likes 5000`), imported with "
         "`scrapy crawl archive -a path=ZIP` into a fresh SQLite store; no emulator runs, no request is "
         f"sent. *tweets/s* = the archive's tweets ÷ seconds from launch to the last store commit "
-        f"(target ≥ {TARGET_RATE:,}); *from spider open* leaves the start-up out; peak RSS is the "
-        f"crawl process's `ru_maxrss` (target < {TARGET_RSS_MB} MB for 200,000 tweets).",
+        f"(target ≥ {TARGET_RATE:,}); *from spider open* leaves the start-up out; *peak memory* is "
+        "the largest sum of the resident memory of the crawl process and its children (the "
+        "archive's reading process, the store's writing process), sampled every 0.1 s (target < "
+        f"{TARGET_RSS_MB} MB for 200,000 tweets); *crawl process* is its own `ru_maxrss`.",
         "",
         table(["configuration", "tweets", "tweets/s", "target ≥ 20,000/s", "tweets/s from spider open",
-               "seconds", "peak RSS MB", "target < 300 MB", "media files stored", "crawl CPU/wall"], rows),
+               "seconds", "peak memory MB, all processes", "target < 300 MB", "crawl process MB",
+               "media files stored", "CPU/wall (all processes)"], rows),
     ])
     if compare:
         body += "\n".join([
@@ -119,7 +125,7 @@ def run(workdir: Path, *, quick: bool, repeat: int, output: Path | None, argv: l
             "worktree` of it), alternating which goes first.",
             "",
             table(["configuration", f"tweets/s, `{compare}`", "tweets/s, this tree", "this tree ÷ older",
-                   f"peak RSS MB, `{compare}`", "peak RSS MB, this tree"], compare_rows),
+                   f"peak memory MB, `{compare}`", "peak memory MB, this tree"], compare_rows),
         ])
     print(body)
     if output is not None:
@@ -134,12 +140,13 @@ def _row(label: str, runs: list[Run]) -> list[str]:
     rates = [_rate(r) for r in runs]
     opened = [float(r.stat("twitter/archive/tweets")) / (r.last_commit - float(r.stat("start_time", r.started_at)))
               for r in runs]
-    rss = [r.usage.max_rss_mb for r in runs]
+    rss = [r.usage.tree_rss_mb for r in runs]
     last = runs[-1]
     return [
         label, f"{last.stat('twitter/archive/tweets'):,}", spread(rates, "{:,.0f}"),
         "met" if median(rates) >= TARGET_RATE else f"not met ({median(rates) / TARGET_RATE:.0%})",
         spread(opened, "{:,.0f}"), spread([r.to_last_commit for r in runs]), spread(rss, "{:,.0f}"),
         "met" if max(rss) < TARGET_RSS_MB else "not met",
+        spread([r.usage.max_rss_mb for r in runs], "{:,.0f}"),
         f"{last.stat('twitter/archive/files'):,}", spread([r.usage.cpu / r.usage.wall for r in runs], "{:.2f}"),
     ]
