@@ -35,3 +35,18 @@ def test_an_unchanged_item_changes_nothing() -> None:
 def test_an_edge_end_is_its_key_only() -> None:
     assert minimal_properties("Account", "12") == {"externalId": "12"}
     assert minimal_properties("Website", "https://example.org/") == {"url": "https://example.org/"}
+
+
+def test_a_cut_copy_of_a_tweets_text_never_replaces_it() -> None:
+    full = "Slides from tonight: what we learned importing archives https://t.co/Ab12"
+    stored: dict[str, Any] = {"externalId": "9", "message": full}
+    assert merge(stored, {"message": "Slides from tonight: what we lea…"}) == {}
+    assert merge(stored, {"message": "Slides from tonight: what we learned importing archives"}) == {}
+    assert stored["message"] == full
+    # The other way round the full text is news, and so is a text that only begins alike.
+    cut: dict[str, Any] = {"message": "Slides from tonight: what we lea…"}
+    assert merge(cut, {"message": full}) == {"message": full}
+    assert merge(stored, {"message": "Slides from yesterday"}) == {"message": "Slides from yesterday"}
+    # Only a tweet's text, which never changes: a profile's shortened bio is a change.
+    bio: dict[str, Any] = {"description": "Astronomer. Tea."}
+    assert merge(bio, {"description": "Astronomer."}) == {"description": "Astronomer."}

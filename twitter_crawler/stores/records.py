@@ -58,17 +58,29 @@ def same(old: Any, new: Any) -> bool:
     return old == new and type(old) is type(new)
 
 
+def cut_copy(stored: Any, new: Any) -> bool:
+    """Whether the text ``new`` is a shorter copy of ``stored``: its beginning, cut ("…") or
+    without the trailing link. X's archive cuts a retweet's text to 140 characters."""
+    if type(stored) is not str or type(new) is not str or len(new) >= len(stored):
+        return False
+    return stored.startswith(new.removesuffix("…"))
+
+
 def merge(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """The upsert of one item: ``incoming``'s properties go into ``stored`` (changed in place).
 
-    A property ``incoming`` lacks, or holds as ``None``, keeps its stored value. Returns the
-    properties that changed, name → new value: empty when the item is unchanged.
+    A property ``incoming`` lacks, or holds as ``None``, keeps its stored value. A tweet's
+    ``message`` is never replaced by a cut copy of itself (:func:`cut_copy`): a tweet's text does
+    not change (an edit is a new tweet), so a shorter copy is a cut one, whichever import comes
+    last. Returns the properties that changed, name → new value: empty when the item is unchanged.
     """
     changed = {}
     for name, value in incoming.items():
         if value is None:
             continue
         if name not in stored or not same(stored[name], value):
+            if name == "message" and cut_copy(stored.get(name), value):
+                continue
             stored[name] = value
             changed[name] = value
     return changed
