@@ -106,11 +106,21 @@ def _item(item: Any, index: int) -> tuple[str, str, dict[str, Any]]:
     kind = item.get("type")
     if not isinstance(kind, str) or not kind or kind.startswith("_") or kind == "Edge":
         raise BadBatch(f"item #{index} has no data type ({kind!r})")
-    prop = key_property(kind)
+    prop = "url" if kind == "Website" else "externalId"  # key_property, inlined: once per item
     key = item.get(prop)
     if not isinstance(key, str) or not key:
         raise BadBatch(f"item #{index} ({kind}) has no {prop}")
-    return kind, key, {k: v for k, v in item.items() if k != "type" and v is not None}
+    if type(item) is not dict:  # a subclass may copy into its own type, or iterate its own way
+        return kind, key, {k: v for k, v in item.items() if k != "type" and v is not None}
+    # The items come from to_dict (no None): a copy in C, the type taken out, and the None
+    # values dropped only when there are any (the test is C-level too). Same dict, in the same
+    # order, as the comprehension above, at a fraction of its cost for the tens of thousands of
+    # items of an archive import.
+    properties = item.copy()
+    del properties["type"]
+    if None in properties.values():
+        return kind, key, {k: v for k, v in properties.items() if v is not None}
+    return kind, key, properties
 
 
 def _ref(ref: Any, what: str, index: int) -> Key:
