@@ -48,6 +48,7 @@ SQLite's locks do not work on network file systems.
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -76,6 +77,7 @@ from twitter_crawler.stores.records import (
     BadBatch,
     Key,
     Page,
+    Records,
     merge,
     minimal_properties,
     newer_since_id,
@@ -104,6 +106,11 @@ CREATE TABLE IF NOT EXISTS contact_reads (
 ) WITHOUT ROWID
 """
 _CHUNK = 500  # keys per "IN (...)" lookup, well under SQLite's variable limit
+#: The writer process's checkpointer folds the WAL back into the file once it holds about this
+#: many pages (of the file's page size): as much as SQLite's own checkpoints let it hold
+#: (``wal_autocheckpoint`` in :meth:`SQLiteStore._prepare`), see :class:`_Checkpointer`.
+_CHECKPOINT_PAGES = 10_000
+_CHECKPOINT_POLL = 0.1  # seconds between two looks at the WAL's size
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -204,6 +211,8 @@ class SQLiteStore(Store):
         self.path = Path(path).expanduser()
         self.readonly = readonly
         self.writer_process = writer_process and not readonly
+        #: The writer process checkpoints the WAL once it holds about this many pages.
+        self.checkpoint_pages = _CHECKPOINT_PAGES
         self._writer: _WriterProcess | None = None
         self._folders: set[Path] = set()  # folders of the file area made by put_file
         self._conn: sqlite3.Connection | None = None
@@ -246,7 +255,7 @@ class SQLiteStore(Store):
             self._conn = conn
             if self.writer_process:
                 try:
-                    self._writer = _WriterProcess(self.path)
+                    self._writer = _WriterProcess(self.path, self.checkpoint_pages)
                 except BaseException:
                     self._conn = None
                     conn.close()
@@ -437,9 +446,12 @@ class SQLiteStore(Store):
             if self._writer is not None:
                 return self._writer.write(batch)
             try:
+                # Read and checked before the write lock is taken: the lock is held (and, in
+                # the writer process, the WAL kept from starting again) for less time.
+                records = read_batch(batch)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    result = self._write(conn, batch)
+                    result = self._write(conn, records)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -451,10 +463,9 @@ class SQLiteStore(Store):
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
             return result
 
-    def _write(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:  # noqa: PLR0912
+    def _write(self, conn: sqlite3.Connection, records: Records) -> WriteResult:  # noqa: PLR0912
         now = _now_ms()
         result = WriteResult()
-        records = read_batch(batch)
         items, edges = records.items, records.edges
 
         wanted: set[Key] = {(kind, key) for kind, key, _ in items}
@@ -766,13 +777,16 @@ class _WriterProcess:
     finish the batch it holds (committed whole, or rolled back) and end at the pipe's end.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, checkpoint_pages: int = _CHECKPOINT_PAGES) -> None:
         # spawn, not fork: the parent runs threads (the reactor's pool), which fork would copy
         # in whatever state they hold.
         ctx = multiprocessing.get_context("spawn")
         self._pipe, child = ctx.Pipe()
         self._proc = ctx.Process(
-            target=_serve, args=(str(path), child), name="sqlite-writer", daemon=True
+            target=_serve,
+            args=(str(path), child, checkpoint_pages),
+            name="sqlite-writer",
+            daemon=True,
         )
         self._proc.start()
         child.close()
@@ -811,14 +825,87 @@ class _WriterProcess:
         self._pipe.close()
 
 
-def _serve(path: str, pipe: Any) -> None:
+class _Checkpointer:
+    """A thread of the writer process that checkpoints the WAL with a connection of its own,
+    so that the writer does not wait for the checkpoints' copies and fsyncs.
+
+    SQLite checkpoints in the COMMIT that passes ``wal_autocheckpoint``: the writer then copied
+    the whole WAL into the file and synced both, a quarter of an import's commit time on a
+    disk. Here the writer's connection does not checkpoint (``wal_autocheckpoint=0``), and once
+    the WAL has grown past :data:`_CHECKPOINT_PAGES` this thread runs PASSIVE checkpoints while
+    the writer goes on (``sqlite3`` lets go of the GIL while SQLite works): the first copies
+    what the WAL holds, the second what was committed meanwhile, far less.
+
+    The WAL starts again from its beginning only when a write transaction begins after a
+    checkpoint has copied every frame, and a writer that is never idle (the parent sends the
+    next batch at once) would keep it growing. So the last round runs between two batches,
+    holding the store's lock: the writer waits for the copy of the few batches committed during
+    the second round, not for the whole WAL. The commit that starts the WAL again truncates its
+    file to the same size (``journal_size_limit``), which is thus what the thread watches.
+
+    Crash safety is SQLite's: a checkpoint only copies committed frames, and one cut short is
+    taken up again by the next; a PASSIVE checkpoint never waits for (nor blocks) other readers
+    or writers of the file, it copies what they allow.
+    """
+
+    def __init__(self, store: SQLiteStore, pages: int = _CHECKPOINT_PAGES) -> None:
+        conn = store._connection()  # the writer process's own store
+        self.wal = Path(f"{store.path}-wal")
+        self._store_lock = store._lock  # held by the writer for each batch
+        try:
+            page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            # A WAL frame is a page and a 24-byte header; the file starts with a 32-byte one.
+            self.limit = 32 + pages * (page_size + 24)
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute(f"PRAGMA journal_size_limit={self.limit}")
+            self._conn = sqlite3.connect(
+                store.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            # As the writer's: a checkpoint syncs the WAL, then the file (what NORMAL promises).
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {store.path}: {exc}") from exc
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(_CHECKPOINT_POLL):
+            try:
+                if self.wal.stat().st_size <= self.limit:
+                    continue
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                with self._store_lock:
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except (OSError, sqlite3.Error):
+                continue  # no WAL yet, or tried again at the next look
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
+
+
+def _serve(path: str, pipe: Any, checkpoint_pages: int = _CHECKPOINT_PAGES) -> None:
     """The writer process: open the store, then write every batch received until ``None``."""
     store = SQLiteStore(path)
     try:
         store.open()
+        checkpointer = _Checkpointer(store, checkpoint_pages)
     except (StoreError, StoreConfigError) as exc:
+        store.close()
         pipe.send(("error", str(exc)))
         return
+    # The batches are trees of dicts, lists and strings, freed by reference counting once
+    # written; they hold no reference cycles, which are all the cyclic GC can free. Yet its
+    # collections ran over and over while pickle.loads built them (each batch makes tens of
+    # thousands of containers): the objects alive now are frozen out of its reach, and a
+    # collection only runs once 100,000 more containers are alive than freed (a leak of
+    # cycles, say an error's traceback, is still collected), not every 700.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     try:
         pipe.send(("ok", None))
         while True:
@@ -833,4 +920,5 @@ def _serve(path: str, pipe: Any) -> None:
             except StoreError as exc:
                 pipe.send(("error", str(exc)))
     finally:
+        checkpointer.close()
         store.close()
