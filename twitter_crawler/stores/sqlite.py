@@ -58,6 +58,7 @@ import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -468,18 +469,21 @@ class SQLiteStore(Store):
         result = WriteResult()
         items, edges = records.items, records.edges
 
+        # The loops below run once per item or edge of an archive import (hundreds of
+        # thousands): the edges' ends are added in C, and the keys are the tuples at hand.
         wanted: set[Key] = {(kind, key) for kind, key, _ in items}
-        for source, _, target in edges:
-            wanted.add(source)
-            wanted.add(target)
+        wanted.update(map(itemgetter(0), edges))
+        wanted.update(map(itemgetter(2), edges))
         rows = self._lookup(conn, wanted)
+        created = result.created
 
         # Apply the items in order: a later occurrence of a key merges into the earlier one.
         for kind, key, props in items:
-            row = rows.get((kind, key))
+            ident = (kind, key)
+            row = rows.get(ident)
             if row is None:
-                rows[(kind, key)] = _Row(None, props, dirty=True)
-                result.created[kind] += 1
+                rows[ident] = _Row(None, props, dirty=True)
+                created[kind] += 1
                 continue
             if merge(row.properties, props):
                 row.dirty = True
@@ -488,10 +492,12 @@ class SQLiteStore(Store):
                 result.unchanged[kind] += 1
         # An edge needs both ends: an end that is not stored yet becomes a minimal item.
         for source, _, target in edges:
-            for kind, key in (source, target):
-                if (kind, key) not in rows:
-                    rows[(kind, key)] = _Row(None, minimal_properties(kind, key), dirty=True)
-                    result.created[kind] += 1
+            if source not in rows:
+                rows[source] = _Row(None, minimal_properties(*source), dirty=True)
+                created[source[0]] += 1
+            if target not in rows:
+                rows[target] = _Row(None, minimal_properties(*target), dirty=True)
+                created[target[0]] += 1
 
         next_rowid = (conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0]) + 1
         inserts = []
@@ -541,7 +547,10 @@ class SQLiteStore(Store):
     def _lookup(self, conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, _Row]:
         by_type: dict[str, list[str]] = {}
         for kind, key in keys:
-            by_type.setdefault(kind, []).append(key)
+            type_keys = by_type.get(kind)
+            if type_keys is None:  # not setdefault: it would make a list for every key
+                by_type[kind] = type_keys = []
+            type_keys.append(key)
         rows: dict[Key, _Row] = {}
         for kind, type_keys in by_type.items():
             for chunk in _chunks(type_keys):
