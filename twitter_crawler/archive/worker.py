@@ -79,7 +79,8 @@ class Chunk:
 
 @dataclass(slots=True)
 class Failure:
-    """The archive stopped being readable (``error``), or the reader failed (``crash``: a bug)."""
+    """The archive cannot be opened (``open``), stopped being readable (``error``), or the
+    reader failed (``crash``: a bug)."""
 
     kind: str
     message: str
@@ -298,7 +299,12 @@ def serve(path: str, window: int, conn: Connection) -> None:
         if with_files is None:
             return  # the crawl ended before its start
         try:
-            with Archive.open(path) as archive:
+            archive = Archive.open(path)
+        except ArchiveError as exc:
+            conn.send(Failure("open", str(exc)))
+            return
+        try:
+            with archive:
                 for chunk in Reading(archive, window=window, with_files=with_files).chunks():
                     conn.send(chunk)
             conn.send(None)

@@ -48,7 +48,6 @@ from scrapy import Spider, signals
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.archive.reader import Archive, ArchiveError
 from twitter_crawler.archive.worker import Chunk, Failure, ReaderProcess
 from twitter_crawler.items import Answer, File, ref, to_dict
 from twitter_crawler.pipelines.store import store_opened
@@ -122,13 +121,8 @@ class ArchiveSpider(Spider):
                 return
 
     async def start(self) -> AsyncIterator[Any]:
-        try:
-            # Checked here first: a path that is no archive is one line, before any process.
-            archive = await run_in_thread(Archive.open, self.path)
-        except ArchiveError as exc:
-            logger.error("Cannot import the archive: %(error)s", {"error": exc})
-            raise CloseSpider("archive_error") from None
-        archive.close()
+        # (`scrapy crawl archive` checked the archive before Scrapy started; the reading process
+        # opens it again and says so if it cannot.)
         reader = self.reader
         if reader is None:  # a spider made without from_crawler
             reader = self.reader = ReaderProcess(str(self.path), window=self.dedupe_window)
@@ -148,6 +142,9 @@ class ArchiveSpider(Spider):
                 if isinstance(chunk, Failure):
                     if chunk.kind == "crash":
                         raise RuntimeError(f"the archive's reading process failed:\n{chunk.message}")
+                    if chunk.kind == "open":
+                        logger.error("Cannot import the archive: %(error)s", {"error": chunk.message})
+                        raise CloseSpider("archive_error")
                     logger.error("The archive stopped being readable: %(error)s. What was read "
                                  "before is stored; the own timeline's watermark is not moved.",
                                  {"error": chunk.message})
@@ -196,16 +193,18 @@ class _Import:
         self.counts, self.expected = chunk.counts, chunk.expected
         items = chunk.items
         if chunk.links:
-            items = items + await self._files(chunk)
+            # One hand-over per chunk, not one per file: tens of thousands of files each waking
+            # the reactor cost more than writing them.
+            items = items + await run_in_thread(self._files, chunk)
         if chunk.tail:
             items = items + chunk.tail
         self.progress()
         return items
 
-    async def _files(self, chunk: Chunk) -> list[Any]:
-        """The File items and ``file`` edges of ``chunk``, their bytes given to the store first:
-        the writes run side by side (disk time, not Python's), and a File item leaves only once
-        its bytes are stored."""
+    def _files(self, chunk: Chunk) -> list[Any]:
+        """The File items and ``file`` edges of ``chunk``, their bytes given to the store first
+        (in a worker thread): the writes run side by side (disk time, not Python's), and a File
+        item leaves only once its bytes are stored."""
         store = self.spider.store
         if store is None:
             return []
@@ -216,7 +215,7 @@ class _Import:
         out: list[Any] = []
         for future, item in writes:
             try:
-                await asyncio.wrap_future(future)
+                future.result()
             except StoreError as exc:
                 self.failed.add(item["sha256"])
                 self.stats.inc_value("twitter/archive/files_failed")
