@@ -68,8 +68,6 @@ logger = logging.getLogger(__name__)
 IN_FLIGHT = 4
 #: Batches read ahead of the pipelines.
 READ_AHEAD = 2
-#: Media files written to the store at once.
-FILE_WRITERS = 4
 
 
 class ArchiveSpider(Spider):
@@ -181,7 +179,7 @@ class _Import:
         self.counts: dict[str, int] = {}
         self.expected: dict[str, int] = {}
         self.started = self.last_line = time.monotonic()
-        self._writers = ThreadPoolExecutor(FILE_WRITERS, thread_name_prefix="archive-files")
+        self._writers: ThreadPoolExecutor | None = None  # as many threads as the store wants
         self.failed: set[str] = set()  # files the store refused
 
     async def take(self, chunk: Chunk) -> list[Any]:
@@ -203,11 +201,13 @@ class _Import:
 
     def _files(self, chunk: Chunk) -> list[Any]:
         """The File items and ``file`` edges of ``chunk``, their bytes given to the store first
-        (in a worker thread): the writes run side by side (disk time, not Python's), and a File
+        (in a worker thread, with as many more as the store wants: ``Store.file_writers``), and a File
         item leaves only once its bytes are stored."""
         store = self.spider.store
         if store is None:
             return []
+        if self._writers is None:
+            self._writers = ThreadPoolExecutor(store.file_writers, thread_name_prefix="archive-files")
         writes: list[tuple[Future[None], Any]] = [
             (self._writers.submit(store.put_file, f.sha256, f.data),
              to_dict(File(f.sha256, f.sha256, len(f.data), f.mime_type, f.url)))
@@ -246,4 +246,5 @@ class _Import:
                     {"parts": " · ".join(parts), "rate": f"{rate:,.0f}"})
 
     def close(self) -> None:
-        self._writers.shutdown(wait=True)
+        if self._writers is not None:
+            self._writers.shutdown(wait=True)

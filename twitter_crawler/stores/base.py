@@ -87,6 +87,10 @@ class ContactsState:
 class Store(ABC):
     """A Pod-shaped store: items with a type, a key and properties; edges (source, name, target)."""
 
+    #: :meth:`put_file` calls worth making at once, from as many threads: a Pod's uploads wait
+    #: on the network; a local file system gains nothing from more than one (see SQLiteStore).
+    file_writers: int = 4
+
     @abstractmethod
     def open(self) -> None:
         """Connect, check and prepare (schema). Raises :class:`StoreConfigError` or
