@@ -38,8 +38,10 @@ feed exports look inside with :func:`unpack`; exports still get one record per i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 SERVICE = "twitter"
 
@@ -268,3 +270,23 @@ def to_dict(item: Any) -> dict[str, Any]:
         if value is not None:
             out[name] = value
     return out
+
+
+#: A profile picture's Photo is keyed by this prefix and the picture's path (:func:`avatar_key`).
+AVATAR_PREFIX = "avatar:"
+_AVATAR_SIZE = re.compile(r"_(normal|bigger|mini|reasonably_small|\d+x\d+)(?=(\.[A-Za-z0-9]+)?$)")
+
+
+def original_avatar_url(url: str) -> str:
+    """A profile picture URL without its size suffix (``…_normal.jpg`` → ``….jpg``)."""
+    parts = urlsplit(url)
+    head, _, name = parts.path.rpartition("/")
+    return urlunsplit(parts._replace(path=f"{head}/{_AVATAR_SIZE.sub('', name, count=1)}"))
+
+
+def avatar_key(url: str) -> str:
+    """The Photo externalId of a profile picture: the same for every size and host."""
+    original = original_avatar_url(url)
+    path = urlsplit(original).path
+    at = path.find("profile_images/")
+    return AVATAR_PREFIX + (path[at:] if at >= 0 else original)

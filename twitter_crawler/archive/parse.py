@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from twitter_crawler.api.common import (
+from twitter_crawler.fields import (
     as_dict as _d,
     as_id as _id,
     as_int as _int,

@@ -21,16 +21,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
-import multiprocessing
 import traceback
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from twitter_crawler.api.common import as_dict, as_id
+from twitter_crawler import spawn
 from twitter_crawler.archive.parse import ArchiveParser, Item, Items, MediaFile
 from twitter_crawler.archive.reader import Archive, ArchiveError
-from twitter_crawler.items import Photo, TimelineWatermark, ref, to_dict
+from twitter_crawler.fields import as_dict, as_id
+from twitter_crawler.items import (
+    Photo,
+    TimelineWatermark,
+    avatar_key,
+    original_avatar_url,
+    ref,
+    to_dict,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -261,8 +268,6 @@ class Reading:
         url = owner.get("avatarUrl")
         if not url:
             return self._chunk([owner])
-        from twitter_crawler.pipelines.media import avatar_key, original_avatar_url
-
         photo = to_dict(Photo(avatar_key(url), original_avatar_url(url)))
         media = ref("Photo", photo["externalId"])
         chunk = self._chunk([owner, photo, {
@@ -319,18 +324,15 @@ def serve(path: str, window: int, conn: Connection) -> None:
 
 
 class ReaderProcess:
-    """The spider's handle on the reading process (spawned: the crawl process runs threads).
+    """The spider's handle on the reading process (:mod:`twitter_crawler.spawn`).
 
     Started with the spider, so that the new interpreter starts while Scrapy and the store
     open; it reads nothing before :meth:`go`.
     """
 
     def __init__(self, path: str, *, window: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve, args=(path, window, child),
-                                 name="archive-reader", daemon=True)
-        self._proc.start()
+        self._conn, child = spawn.pipe()
+        self._proc = spawn.start(serve, (path, window, child), "archive-reader")
         child.close()
 
     def go(self, *, with_files: bool) -> None:

@@ -44,7 +44,6 @@ import asyncio
 import hashlib
 import logging
 import mimetypes
-import re
 from contextlib import suppress
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, cast
@@ -58,7 +57,13 @@ from scrapy.pipelines.media import FileException
 from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.closing import POLL, engine_closing, engine_wake
-from twitter_crawler.items import Answer, MediaDownloads
+from twitter_crawler.items import (
+    AVATAR_PREFIX,
+    Answer,
+    MediaDownloads,
+    avatar_key,
+    original_avatar_url,
+)
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.settings.check import parse_kinds
 from twitter_crawler.spidermiddlewares.mediabacklog import media_backlog_loaded
@@ -81,9 +86,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SLOT = "twitter-media"
-AVATAR_PREFIX = "avatar:"
 # Twitter's profile picture sizes are a suffix of the file name; without one it is the original.
-_AVATAR_SIZE = re.compile(r"_(normal|bigger|mini|reasonably_small|\d+x\d+)(?=(\.[A-Za-z0-9]+)?$)")
 
 
 def largest_photo_url(url: str) -> str:
@@ -91,21 +94,6 @@ def largest_photo_url(url: str) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "name"]
     return urlunsplit(parts._replace(query=urlencode([*query, ("name", "orig")])))
-
-
-def original_avatar_url(url: str) -> str:
-    """A profile picture URL without its size suffix (``…_normal.jpg`` → ``….jpg``)."""
-    parts = urlsplit(url)
-    head, _, name = parts.path.rpartition("/")
-    return urlunsplit(parts._replace(path=f"{head}/{_AVATAR_SIZE.sub('', name, count=1)}"))
-
-
-def avatar_key(url: str) -> str:
-    """The Photo externalId of a profile picture: the same for every size and host."""
-    original = original_avatar_url(url)
-    path = urlsplit(original).path
-    at = path.find("profile_images/")
-    return AVATAR_PREFIX + (path[at:] if at >= 0 else original)
 
 
 class MediaFailed(FileException):

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import gc
 import json
-import multiprocessing
 import os
 import sqlite3
 import stat
@@ -64,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from twitter_crawler import spawn
 from twitter_crawler.stores.base import (
     Batch,
     ContactsState,
@@ -801,17 +801,8 @@ class _WriterProcess:
     """
 
     def __init__(self, path: Path, checkpoint_pages: int = _CHECKPOINT_PAGES) -> None:
-        # spawn, not fork: the parent runs threads (the reactor's pool), which fork would copy
-        # in whatever state they hold.
-        ctx = multiprocessing.get_context("spawn")
-        self._pipe, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_serve,
-            args=(str(path), child, checkpoint_pages),
-            name="sqlite-writer",
-            daemon=True,
-        )
-        self._proc.start()
+        self._pipe, child = spawn.pipe()
+        self._proc = spawn.start(_serve, (str(path), child, checkpoint_pages), "sqlite-writer")
         child.close()
         self.path = path
         # The child opens the file first: an error there is the store's, not the first batch's.
