@@ -24,7 +24,8 @@ phone numbers (only four fields of ``account.js`` are looked at), and the Circle
 The archive is read and parsed in a process of its own (:mod:`twitter_crawler.archive.worker`),
 which hands over one batch at a time; the next batch is taken only once the pipelines have taken
 the previous ones, so memory stays flat whatever the archive's size. The media files it finds
-are kept by the store (in worker threads) before their File items are sent on. ``offline = True`` switches off what only API imports use (request
+are kept by the store (in worker threads) before their File items are sent on.
+``offline = True`` switches off what only API imports use (request
 signing, the cost meter, media downloads).
 
 Stats: ``twitter/archive/tweets``, ``twitter/archive/follower``, ``twitter/archive/following``,
@@ -201,8 +202,8 @@ class _Import:
 
     def _files(self, chunk: Chunk) -> list[Any]:
         """The File items and ``file`` edges of ``chunk``, their bytes given to the store first
-        (in a worker thread, with as many more as the store wants: ``Store.file_writers``), and a File
-        item leaves only once its bytes are stored."""
+        (in a worker thread, with as many more as the store wants: ``Store.file_writers``), and
+        a File item leaves only once its bytes are stored."""
         store = self.spider.store
         if store is None:
             return []
