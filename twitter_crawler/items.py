@@ -40,8 +40,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
+
+from twitter_crawler.stores.records import packed_dicts
+
+if TYPE_CHECKING:
+    from twitter_crawler.stores.records import Packed
 
 SERVICE = "twitter"
 
@@ -213,9 +218,51 @@ class MediaDownloads:
     type: str = field(default="_MediaDownloads", init=False)
 
 
+class PackedAnswer(Answer):
+    """An :class:`Answer` (``distinct``) whose data items travel packed
+    (:class:`~twitter_crawler.stores.records.Packed`, the archive import's), followed by
+    ``extra`` items as usual (File items, a watermark).
+
+    The store pipeline hands the packed run to the store as it is. Reading :attr:`items` (an
+    export, a pipeline of the user's) decodes it into the dicts of :func:`to_dict`, and from
+    then on those dicts are what the store gets: whatever a component changes in them is kept.
+    """
+
+    __slots__ = ("_items", "extra", "packed")
+
+    def __init__(self, packed: Packed, extra: list[Any]) -> None:
+        self.packed: Packed | None = packed
+        self.extra = extra
+        self._items: list[Any] | None = None
+        self.known = False
+        self.distinct = True
+        self.type = "_Answer"
+
+    @property
+    def items(self) -> list[Any]:
+        if self._items is None:
+            decoded = packed_dicts(self.packed) if self.packed is not None else []
+            self._items = decoded + self.extra
+            self.packed = None  # opened: the dicts, perhaps changed, are what counts now
+        return self._items
+
+    @items.setter
+    def items(self, value: list[Any]) -> None:
+        self._items = value
+        self.packed = None
+
+
 def unpack(item: Any) -> list[Any]:
     """The items inside an :class:`Answer`, or the item itself."""
     return item.items if isinstance(item, Answer) else [item]
+
+
+def bookkeeping(item: Any) -> list[Any]:
+    """The items inside an item that may be internal (:data:`InternalItem`), without decoding
+    a :class:`PackedAnswer`'s packed run (data items only)."""
+    if isinstance(item, PackedAnswer) and item.packed is not None:
+        return item.extra
+    return unpack(item)
 
 
 DataItem = Account | Tweet | Photo | Video | Website | File

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.support.crawl import SCRAPY, CrawlResult, crawl_env
 from tests.support.servers import ROOT
+from twitter_crawler.items import unpack
 
 
 def write_archive(out: Path, *args: str) -> str:
@@ -30,3 +32,13 @@ def run_archive(path: Path | str, store: Path | None, *args: str, env: dict[str,
         cmd, capture_output=True, text=True, cwd=ROOT, env=crawl_env(env, settings),
         timeout=timeout, check=False)
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+class MarkTweets:
+    """An item pipeline of a user's: sets every Tweet's ``lang`` to ``marked``."""
+
+    def process_item(self, item: Any) -> Any:
+        for inner in unpack(item):
+            if isinstance(inner, dict) and inner.get("type") == "Tweet" and "message" in inner:
+                inner["lang"] = "marked"
+        return item

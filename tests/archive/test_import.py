@@ -203,3 +203,42 @@ def test_damaged_member_midway_stops_without_moving_the_watermark(tmp_path: Path
     assert len(errors) == 1 and "tweets-part1.js" in errors[0], errors
     with _db(store) as db:
         assert db.execute("SELECT count(*) FROM watermarks").fetchone()[0] == 0
+
+
+def test_the_export_holds_what_the_store_holds(imported: dict[str, Any]) -> None:
+    """The archive's items reach the store packed, undecoded by the crawl; an export (``-O``)
+    decodes them, and gets every item and edge the store got, with the same properties."""
+    assert imported["result"].returncode == 0
+    exported = list(read_jsonl(imported["tmp"] / "items.jsonl"))
+    items = {(i["type"], i.get("externalId") or i["url"]): i for i in exported if i["type"] != "Edge"}
+    edges = {(e["source"]["type"], e["source"].get("externalId") or e["source"].get("url"),
+              e["name"], e["target"]["type"], e["target"].get("externalId") or e["target"].get("url"))
+             for e in exported if e["type"] == "Edge"}
+    with _db(imported["store"]) as db:
+        stored = {(kind, key): json.loads(props)
+                  for kind, key, props in db.execute("SELECT type, key, properties FROM items")}
+        stored_edges = set(db.execute(
+            "SELECT sourceType, sourceKey, name, targetType, targetKey FROM edge_keys"))
+    assert edges == stored_edges
+    assert len(stored) > TWEETS
+    assert set(items) <= set(stored)
+    # The store adds only the ends of edges known by their key (followers, followings).
+    assert all(list(stored[key]) == ["externalId"] for key in set(stored) - set(items))
+    for key, item in items.items():
+        assert {k: v for k, v in item.items() if k != "type"} == stored[key], key
+
+
+def test_a_pipeline_that_changes_the_items_has_its_changes_stored(tmp_path: Path) -> None:
+    """A pipeline of the user's before the store's reads (and changes) the items: the store
+    gets the changed items, not the packed run as the archive's reader made it."""
+    zpath = tmp_path / "archive.zip"
+    write_archive(zpath, "--handle", "alice", "--tweets", "300", "--followers", "5",
+                  "--followings", "5", "--following-tweets", "1", "--seed", "3", "--no-media")
+    store = tmp_path / "pod.sqlite3"
+    result = run_archive(zpath, store, "-s", 'ITEM_PIPELINES={"tests.archive.support.MarkTweets": 250}')
+    assert result.returncode == 0, result.log[-3000:]
+    with _db(store) as db:
+        marks = db.execute("SELECT json_extract(properties, '$.lang'), count(*) FROM items "
+                           "WHERE type = 'Tweet' AND json_extract(properties, '$.message') IS NOT NULL "
+                           "GROUP BY 1").fetchall()
+    assert marks and all(lang == "marked" for lang, _ in marks), marks

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twitter_crawler.fields import (
     as_dict as _d,
@@ -51,6 +51,9 @@ from twitter_crawler.fields import (
 )
 from twitter_crawler.items import SERVICE, ref
 
+if TYPE_CHECKING:
+    from twitter_crawler.stores.records import EdgeRecord, ItemRecord, Key
+
 __all__ = ["ArchiveParser", "Items", "MediaFile", "Notes", "best_variant", "media_file_names"]
 
 #: An item as the store and exports take it: a plain dict, ``type`` first, no ``None`` value.
@@ -59,6 +62,8 @@ Item = dict[str, Any]
 _STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")
 _RT = re.compile(r"^RT @([A-Za-z0-9_]{1,15}): ")
 _TCO_TAIL = re.compile(r"\s*(?:https://t\.co/\w+\s*)+$")
+#: Sources whose app names are kept (an archive has a few dozen at most).
+_APPS_KEPT = 1000
 
 
 @dataclass(slots=True)
@@ -140,7 +145,9 @@ class Notes:
 
 class Items:
     """The items of one batch, nodes before edges, each key once (a key seen again adds its
-    properties to the first one's dict)."""
+    properties to the first one's dict). Edges are kept as the store applies them
+    (:data:`~twitter_crawler.stores.records.EdgeRecord`), and :meth:`records` gives the whole
+    batch so, to be packed."""
 
     __slots__ = ("_edge_keys", "_index", "accounts", "edges", "media", "tweets")
 
@@ -148,7 +155,7 @@ class Items:
         self.accounts: list[Item] = []
         self.tweets: list[Item] = []
         self.media: list[Item] = []
-        self.edges: list[Item] = []
+        self.edges: list[EdgeRecord] = []
         self._index: dict[tuple[str, str], Item] = {}
         self._edge_keys: set[tuple[str, str, str, str]] = set()
 
@@ -160,15 +167,27 @@ class Items:
         else:
             old.update(item)
 
-    def edge(self, name: str, source: dict[str, str], target_type: str, target: str) -> None:
-        key = (name, source["externalId"], target_type, target)
+    def edge(self, name: str, source: Key, target_type: str, target: str) -> None:
+        key = (name, source[1], target_type, target)
         if key not in self._edge_keys:
             self._edge_keys.add(key)
-            self.edges.append({"type": "Edge", "name": name, "source": source,
-                               "target": ref(target_type, target)})
+            self.edges.append((source, name, (target_type, target)))
 
     def items(self) -> list[Item]:
-        return self.accounts + self.tweets + self.media + self.edges
+        """The items and edges as :func:`~twitter_crawler.items.to_dict` makes them."""
+        return self.accounts + self.tweets + self.media + [
+            {"type": "Edge", "name": name, "source": ref(*source), "target": ref(*target)}
+            for source, name, target in self.edges]
+
+    def records(self) -> tuple[list[ItemRecord], list[EdgeRecord]]:
+        """The items and edges as the store applies them (:func:`~twitter_crawler.stores.records.pack`)."""
+        out: list[ItemRecord] = []
+        for bucket in (self.accounts, self.tweets, self.media):
+            for item in bucket:
+                props = item.copy()
+                kind = props.pop("type")
+                out.append((kind, props["url"] if kind == "Website" else props["externalId"], props))
+        return out, self.edges
 
     def __len__(self) -> int:
         return len(self.accounts) + len(self.tweets) + len(self.media) + len(self.edges)
@@ -225,6 +244,7 @@ class ArchiveParser:
         self._seen = _Seen(self.window)
         # account id → the newest tweet (id) its mention was emitted from.
         self._mentioned: dict[str, int] = {}
+        self._apps: dict[str, str | None] = {}  # a tweet's source → its app's name
 
     # -- the owner -----------------------------------------------------------------------------
 
@@ -300,7 +320,7 @@ class ArchiveParser:
         if tid in self.private_ids:
             return None
         when = int(tid)
-        tweet_ref = ref("Tweet", tid)
+        tweet_ref = ("Tweet", tid)
         text = _s(obj.get("full_text")) or _s(obj.get("text")) or ""
         created = to_iso_utc(obj.get("created_at"))
         entities = _d(obj.get("entities"))
@@ -328,13 +348,24 @@ class ArchiveParser:
                     break
             tweet_type = "quote" if referenced else "reply" if reply_to else "tweet"
 
-        item: Item = {"type": "Tweet", "externalId": tid, "service": SERVICE}
-        _put(item, "message", message)
-        _put(item, "postDate", created)
+        # (Tests inlined, not _put: this runs for every tweet of the archive.)
+        item: Item = {"type": "Tweet", "externalId": tid, "service": SERVICE, "message": message}
+        if created is not None:
+            item["postDate"] = created
         item["tweetType"] = tweet_type
-        _put(item, "lang", _s(obj.get("lang")))
-        _put(item, "source", source_name(obj.get("source")))
-        _put(item, "inReplyToId", reply_to)
+        if (lang := _s(obj.get("lang"))) is not None:
+            item["lang"] = lang
+        source = obj.get("source")
+        # A few apps post all of an account's tweets: each source's name is worked out once.
+        app = self._apps.get(source) if type(source) is str else None
+        if app is None:
+            app = source_name(source)
+            if type(source) is str and len(self._apps) < _APPS_KEPT:
+                self._apps[source] = app
+        if app is not None:
+            item["source"] = app
+        if reply_to is not None:
+            item["inReplyToId"] = reply_to
         c.node(c.tweets, ("Tweet", tid), item)
         c.edge("author", tweet_ref, "Account", self.me)
 
@@ -349,7 +380,7 @@ class ArchiveParser:
                     uid = _id(m.get("id_str"))
                     if uid and uid != "-1" and (_s(m.get("screen_name")) or "").lower() == handle:
                         self._account(c, uid, m, when)
-                        c.edge("author", ref("Tweet", referenced), "Account", uid)
+                        c.edge("author", ("Tweet", referenced), "Account", uid)
                         break
             return tid
         if referenced:
@@ -387,7 +418,7 @@ class ArchiveParser:
             c.edge("link", tweet_ref, "Website", url)
         return tid
 
-    def _medium(self, tid: str, tweet_ref: dict[str, str], m: Any, c: Items,
+    def _medium(self, tid: str, tweet_ref: Key, m: Any, c: Items,
                 files: list[MediaFile]) -> None:
         if type(m) is not dict:
             return

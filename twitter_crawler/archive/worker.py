@@ -38,6 +38,8 @@ from twitter_crawler.items import (
     ref,
     to_dict,
 )
+from twitter_crawler.stores.base import Batch
+from twitter_crawler.stores.records import EdgeRecord, ItemRecord, Packed, pack, read_batch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,11 +68,12 @@ class NewFile:
 
 @dataclass(slots=True)
 class Chunk:
-    """One batch of the import, in the order to store it: ``items``, then the File items and
-    ``file`` edges of ``files`` and ``links`` (those the store took), then ``tail`` (the own
-    timeline's watermark, behind every tweet)."""
+    """One batch of the import, in the order to store it: the items and edges of ``packed``
+    (the form the store applies, :func:`~twitter_crawler.stores.records.pack`: the crawl hands
+    them on undecoded), then the File items and ``file`` edges of ``files`` and ``links`` (those
+    the store took), then ``tail`` (the own timeline's watermark, behind every tweet)."""
 
-    items: list[Any]
+    packed: Packed | None
     files: list[NewFile] = field(default_factory=list)
     #: (media ref, sha256): a medium whose file is ``sha256`` (sent now or before).
     links: list[tuple[dict[str, str], str]] = field(default_factory=list)
@@ -109,9 +112,12 @@ class Reading:
         # tweet id → its files in tweets_media/, for the media whose URL names no file there.
         self._by_tweet: dict[str, list[str]] | None = None
 
-    def _chunk(self, items: list[Any], files: list[MediaFile] | None = None,
+    def _chunk(self, items: list[Item] | Items, files: list[MediaFile] | None = None,
                tail: list[Any] | None = None) -> Chunk:
-        chunk = Chunk(items, tail=tail or [], stats=dict(self.stats), counts=dict(self.counts),
+        """A chunk of ``items`` (dicts as :func:`~twitter_crawler.items.to_dict` makes them, or
+        the parser's :class:`Items`), with the files of the media ``files`` and ``tail``."""
+        made = items.records() if isinstance(items, Items) else _records(items)
+        chunk = Chunk(pack(*made) if made[0] or made[1] else None, tail=tail or [], stats=dict(self.stats), counts=dict(self.counts),
                       expected=self.expected, logs=self.logs)
         if files:
             self._file_work(chunk, [("tweets_media", f.names, f.tweet_id, f.url, f.media)
@@ -205,7 +211,7 @@ class Reading:
             if in_batch >= TWEETS_PER_CHUNK:
                 self.counts["tweets"] += in_batch
                 self.stats["twitter/archive/tweets"] = self.counts["tweets"]
-                yield self._chunk(c.items(), files)
+                yield self._chunk(c, files)
                 c, files, in_batch = Items(), [], 0
         self.counts["tweets"] += in_batch
         self.stats["twitter/archive/tweets"] = self.counts["tweets"]
@@ -214,7 +220,7 @@ class Reading:
         self.stats["twitter/spider/timelines_complete"] = 1
         # Behind every tweet: the next API import asks only for newer ones.
         tail: list[Any] = [TimelineWatermark(parser.me, str(newest))] if newest else []
-        yield self._chunk(c.items(), files, tail)
+        yield self._chunk(c, files, tail)
 
     # -- media files ---------------------------------------------------------------------------
 
@@ -280,6 +286,13 @@ class Reading:
         chunk.logs += self.logs
         self.logs = []
         return chunk
+
+
+def _records(items: list[Item]) -> tuple[list[ItemRecord], list[EdgeRecord]]:
+    """Dicts as :func:`~twitter_crawler.items.to_dict` makes them, as the store applies them."""
+    records = read_batch(Batch(items=[i for i in items if i["type"] != "Edge"],
+                               edges=[i for i in items if i["type"] == "Edge"]))
+    return records.items, records.edges
 
 
 def _ids_in(record: Any) -> Iterator[str]:

@@ -17,7 +17,8 @@ closes the crawl with ``pod_unavailable`` (``pod_config_error`` when it cannot b
 
 Returns each public item as a plain dict (no ``None`` values, ``type`` first), which is what
 feed exports write; an :class:`~twitter_crawler.items.Answer` keeps only those. The internal
-items are left out here, after they were queued for the store.
+items are left out here, after they were queued for the store. The packed run of a
+:class:`~twitter_crawler.items.PackedAnswer` goes to the store as it is, undecoded.
 
 Settings read: ``POD_URL``, ``POD_OWNER_KEY``, ``POD_DATABASE_KEY``, ``POD_AUTH_JSON`` (inside
 the Pod: its PluginAuth, in place of the database key), ``POD_BATCH_SIZE``,
@@ -39,7 +40,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import CloseSpider, DropItem
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.items import Answer, ContactsPage, TimelineWatermark, to_dict, unpack
+from twitter_crawler.items import (
+    Answer,
+    ContactsPage,
+    PackedAnswer,
+    TimelineWatermark,
+    to_dict,
+    unpack,
+)
 from twitter_crawler.spidermiddlewares.watermarks import watermarks_loaded
 from twitter_crawler.spiders.contacts import contacts_loaded
 from twitter_crawler.stores.base import Batch, StoreConfigError, StoreError, WriteResult, open_store
@@ -176,6 +184,13 @@ class StorePipeline:
             raise DropItem("the store stopped taking writes", log_level="DEBUG")
         # All of an answer joins one batch before any await: answers reach the store whole and
         # in the order they came, so a watermark never commits ahead of an earlier page.
+        if isinstance(item, PackedAnswer) and item.packed is not None:
+            # Handed on as it is (the archive's); an export decodes it later, if there is one.
+            self.batch.add_packed(item.packed)
+            item.extra = [out for out in map(self._add, item.extra) if out is not None]
+            if len(self.batch) >= self.batch_size:
+                await self._flush()
+            return item
         exported = [out for out in map(self._add, unpack(item)) if out is not None]
         if len(self.batch) >= self.batch_size:
             await self._flush()

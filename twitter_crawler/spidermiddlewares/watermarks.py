@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from twitter_crawler.api import from_settings
-from twitter_crawler.items import RECENT, TimelineWatermark, unpack
+from twitter_crawler.items import RECENT, TimelineWatermark, bookkeeping
 
 if TYPE_CHECKING:
     from typing import Self
@@ -82,7 +82,7 @@ class WatermarkMiddleware(BaseSpiderMiddleware):
         return self.api.timeline({**walk, "since_id": since}, callback)
 
     def get_processed_item(self, item: Any, response: Response | None) -> Any:
-        for inner in unpack(item):
+        for inner in bookkeeping(item):
             if isinstance(inner, TimelineWatermark):
                 self.watermarks[inner.userId] = inner.sinceId
         return item

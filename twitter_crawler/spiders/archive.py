@@ -50,7 +50,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.utils.asyncio import run_in_thread
 
 from twitter_crawler.archive.worker import Chunk, Failure, ReaderProcess
-from twitter_crawler.items import Answer, File, ref, to_dict
+from twitter_crawler.items import Answer, File, PackedAnswer, ref, to_dict
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.spiders.arguments import parse_archive_arguments
 from twitter_crawler.stores.base import StoreError
@@ -152,10 +152,13 @@ class ArchiveSpider(Spider):
                     while slot is not None and slot.itemproc_size:  # noqa: ASYNC110
                         await asyncio.sleep(0.01)
                     raise CloseSpider("archive_error")
-                items = await importing.take(chunk)
-                if items:
-                    # Made as the store takes them, each new to the import (archive/parse.py).
-                    yield Answer(items, distinct=True)
+                extra = await importing.take(chunk)
+                # Made as the store takes them, each new to the import (archive/parse.py): the
+                # packed run goes on to the store undecoded.
+                if chunk.packed is not None:
+                    yield PackedAnswer(chunk.packed, extra)
+                elif extra:
+                    yield Answer(extra, distinct=True)
                 # The next batch waits until the pipelines have taken the earlier ones.
                 # (Scrapy's scraper slot has no event to wait for: a short poll.)
                 while slot is not None and slot.itemproc_size > IN_FLIGHT:  # noqa: ASYNC110
@@ -184,13 +187,13 @@ class _Import:
         self.failed: set[str] = set()  # files the store refused
 
     async def take(self, chunk: Chunk) -> list[Any]:
-        """The items of ``chunk`` to send on, its files stored first."""
+        """The items of ``chunk`` to send on after its packed run, its files stored first."""
         for level, message, args in chunk.logs:
             logger.log(level, message, args)
         for name, value in chunk.stats.items():
             self.stats.set_value(name, value)
         self.counts, self.expected = chunk.counts, chunk.expected
-        items = chunk.items
+        items: list[Any] = []
         if chunk.links:
             # One hand-over per chunk, not one per file: tens of thousands of files each waking
             # the reactor cost more than writing them.

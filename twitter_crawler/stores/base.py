@@ -10,7 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twitter_crawler.stores.records import Packed
 
 
 class StoreError(Exception):
@@ -27,18 +30,29 @@ class Batch:
     """What the pipeline hands to a store in one call, in the order the crawl produced it.
 
     ``items`` are dicts as :func:`twitter_crawler.items.to_dict` makes them (``type`` plus
-    properties, no ``None`` values); ``edges`` the same for edges. ``watermarks`` maps a user id
+    properties, no ``None`` values), or :class:`~twitter_crawler.stores.records.Packed` runs of
+    items and edges (the archive import's); ``edges`` are dicts too. ``watermarks`` maps a user id
     to its new ``since_id``; ``contact_pages`` are :class:`~twitter_crawler.items.ContactsPage`
     dicts. A store applies a batch atomically: all of it, or nothing and :class:`StoreError`.
     """
 
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any] | Packed] = field(default_factory=list)
     edges: list[dict[str, Any]] = field(default_factory=list)
     watermarks: dict[str, str] = field(default_factory=dict)
     contact_pages: list[dict[str, Any]] = field(default_factory=list)
+    #: The items and edges inside the :class:`~twitter_crawler.stores.records.Packed` runs of
+    #: ``items``, beyond the one entry each takes there.
+    packed: int = 0
+
+    def add_packed(self, packed: Packed) -> None:
+        """Items and edges packed by the archive's reading process, in their place in
+        ``items``."""
+        self.items.append(packed)
+        self.packed += packed.size - 1
 
     def __len__(self) -> int:
-        return len(self.items) + len(self.edges) + len(self.watermarks) + len(self.contact_pages)
+        return (len(self.items) + len(self.edges) + len(self.watermarks) + len(self.contact_pages)
+                + self.packed)
 
 
 @dataclass

@@ -18,6 +18,7 @@ Both stores apply a batch with the same rules, so that they count and merge alik
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from twitter_crawler.stores.base import Batch
 
 Key = tuple[str, str]
+#: An item as a store applies it: type, key, and its properties (no ``type``, no ``None``).
+ItemRecord = tuple[str, str, dict[str, Any]]
+#: An edge as a store applies it: source, name, target.
+EdgeRecord = tuple[Key, str, Key]
 
 
 class BadBatch(Exception):
@@ -42,8 +47,8 @@ class Page:
 
 @dataclass(slots=True)
 class Records:
-    items: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    edges: list[tuple[Key, str, Key]] = field(default_factory=list)
+    items: list[ItemRecord] = field(default_factory=list)
+    edges: list[EdgeRecord] = field(default_factory=list)
     watermarks: list[tuple[str, str]] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
 
@@ -163,11 +168,60 @@ def _page(page: Any, index: int) -> Page:
     )
 
 
+@dataclass(slots=True)
+class Packed:
+    """Items and edges already in the form a store applies them (:class:`Records`), pickled.
+
+    The archive import's reading process makes them (:func:`pack`), and they cross the crawl
+    process as bytes to the store (in a :class:`~twitter_crawler.items.PackedAnswer`): the crawl
+    does not decode hundreds of thousands of dicts only to encode them again for the store's
+    writer process, and the store does not read and check them again. A component that reads
+    the items (an export) gets them as :func:`~twitter_crawler.items.to_dict` makes them
+    (:func:`packed_dicts`). ``size``: how many items and edges it holds.
+    """
+
+    blob: bytes
+    size: int
+
+
+def pack(items: list[ItemRecord], edges: list[EdgeRecord]) -> Packed:
+    """Records made by code of this project that holds to what :func:`read_batch` checks
+    (a type, a non-empty key, no ``None`` property), packed."""
+    return Packed(pickle.dumps((items, edges), protocol=pickle.HIGHEST_PROTOCOL),
+                  len(items) + len(edges))
+
+
+def unpack_records(packed: Packed) -> tuple[list[ItemRecord], list[EdgeRecord]]:
+    items, edges = pickle.loads(packed.blob)  # noqa: S301 - made by pack(), in this crawl
+    return items, edges
+
+
+def _ref_dict(kind: str, key: str) -> dict[str, str]:
+    return {"type": kind, key_property(kind): key}
+
+
+def packed_dicts(packed: Packed) -> list[dict[str, Any]]:
+    """The items, then the edges, as :func:`~twitter_crawler.items.to_dict` makes them."""
+    items, edges = unpack_records(packed)
+    out: list[dict[str, Any]] = [{"type": kind, **props} for kind, _, props in items]
+    out += [{"type": "Edge", "name": name, "source": _ref_dict(*source),
+             "target": _ref_dict(*target)} for source, name, target in edges]
+    return out
+
+
 def read_batch(batch: Batch) -> Records:
-    """The batch's records, checked. Raises :class:`BadBatch`."""
+    """The batch's records, checked (a :class:`Packed` run was checked when it was made).
+    Raises :class:`BadBatch`."""
     records = Records()
-    records.items = [_item(item, i) for i, item in enumerate(batch.items)]
+    items = records.items
     edges = records.edges
+    for i, item in enumerate(batch.items):
+        if type(item) is Packed:
+            more_items, more_edges = unpack_records(item)
+            items += more_items
+            edges += more_edges
+        else:
+            items.append(_item(item, i))
     for i, edge in enumerate(batch.edges):
         if not isinstance(edge, dict):
             raise BadBatch(f"edge #{i} is not a dict")
