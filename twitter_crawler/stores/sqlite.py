@@ -219,7 +219,8 @@ class SQLiteStore(Store):
         #: The writer process checkpoints the WAL once it holds about this many pages.
         self.checkpoint_pages = _CHECKPOINT_PAGES
         self._writer: _WriterProcess | None = None
-        self._folders: set[str] = set()  # folders of the file area made by put_file
+        # Folders of the file area put_file has seen → whether it made them (then empty).
+        self._folders: dict[str, bool] = {}
         self._files_root = str(self.files_dir)
         self._conn: sqlite3.Connection | None = None
         # Calls come one at a time from the pipeline's worker thread, but not always the same
@@ -677,16 +678,23 @@ class SQLiteStore(Store):
         # system calls' own Python side.
         folder = f"{self._files_root}/{sha256[:2]}"
         target = f"{folder}/{sha256}"
-        with suppress(OSError):
-            found = os.stat(target)  # noqa: PTH116 (see above)
-            if stat.S_ISREG(found.st_mode) and found.st_size == len(data):
-                return  # content-addressed: same name, same bytes
+        made = self._folders.get(folder)
+        if made is None:
+            made = not os.path.isdir(folder)  # noqa: PTH112 (see above)
+        # A folder made here holds only the files given here: no look there (a file given
+        # twice is written again, with the same bytes; the archive import gives each once).
+        if not made:
+            with suppress(OSError):
+                found = os.stat(target)  # noqa: PTH116 (see above)
+                if stat.S_ISREG(found.st_mode) and found.st_size == len(data):
+                    return  # content-addressed: same name, same bytes
+        # (So is a file another crawl put in a folder made here, at the same time.)
         # Written aside, then renamed: a crash never leaves a short file under the final name.
         partial = f"{target}.{os.getpid()}.{threading.get_ident()}.part"
         try:
             if folder not in self._folders:
                 os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-                self._folders.add(folder)
+                self._folders[folder] = made
             try:
                 fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             except FileNotFoundError:  # the folder was removed since: made again

@@ -1,0 +1,43 @@
+"""The SQLite store's file area (``put_file``): content-addressed, written aside then renamed,
+and a file already there (same name, same size) is not written again; in a folder the store
+made itself it does not look first."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from twitter_crawler.stores.sqlite import SQLiteStore
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_files_land_under_their_sha256_and_a_stored_one_is_not_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "pod.sqlite3"
+    store = SQLiteStore(path)
+    store.open()
+    first, second = b"first file", b"second file"
+    store.put_file(_sha(first), first)
+    store.put_file(_sha(first), first)  # again in the folder it made: the same bytes
+    assert store.file_path(_sha(first)).read_bytes() == first
+    store.close()
+
+    # A later run (the folders exist): a file there is left as it is; a short one, left by a
+    # crash of a program writing it in place, is replaced.
+    short = store.file_path(_sha(second))
+    short.parent.mkdir(parents=True, exist_ok=True)
+    short.write_bytes(second[:3])
+    before = os.stat(store.file_path(_sha(first)))
+    again = SQLiteStore(path)
+    again.open()
+    again.put_file(_sha(first), first)
+    again.put_file(_sha(second), second)
+    again.close()
+    after = os.stat(store.file_path(_sha(first)))
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert short.read_bytes() == second
+    leftovers = [p.name for p in store.files_dir.rglob("*.part")]
+    assert leftovers == []
