@@ -185,3 +185,24 @@ def test_media_downloads_come_on_top_of_the_api_places(no_user_settings: Path) -
     resolved = Settings()
     resolve(resolved, {"TWITTER_MEDIA_CONCURRENCY": "16"})
     assert resolved.getint("CONCURRENT_REQUESTS") == 64 + 16
+
+
+def test_an_extension_switched_off_is_not_even_imported(no_user_settings: Path) -> None:
+    """Scrapy imports each listed extension before it reads its switch: the add-on leaves out
+    those whose switch is off (the remote control imports aiohttp's server), and keeps them
+    when a project switches them on."""
+    code = (
+        "import sys\n"
+        "from scrapy.utils.test import get_crawler\n"
+        "from twitter_crawler.addon import Addon\n"
+        "on = sys.argv[1] == 'on'\n"
+        "crawler = get_crawler(settings_dict={'ADDONS': {Addon: 0}, 'REMOTE_CONTROL_ENABLED': on})\n"
+        "crawler._apply_settings()\n"
+        "print('remote_control' in str(crawler.extensions.middlewares),"
+        " 'scrapy.extensions.remote_control' in sys.modules)\n"
+    )
+    runs = {flag: subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True,  # noqa: S603
+                                 cwd=ROOT, check=True, timeout=120).stdout.split()
+            for flag in ("off", "on")}
+    assert runs["off"] == ["False", "False"]
+    assert runs["on"] == ["True", "True"]
