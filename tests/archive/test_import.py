@@ -73,6 +73,12 @@ def test_imports_every_tweet_without_a_request(imported: dict[str, Any]) -> None
     expected = {str(world.tweet_id(ME, n)) for n in range(TWEETS)}
     assert _own_tweets(imported["store"], me) == expected
     assert stats["twitter/archive/tweets"] == TWEETS
+    # POD_ARCHIVE_BATCH_SIZE (8,000 items and edges), not POD_BATCH_SIZE (500): about 40,000
+    # in a few large writes, not one per chunk of 500 tweets.
+    stored = sum(v for k, v in stats.items() if k.startswith(("twitter/store/created/",
+                                                              "twitter/store/edges_created/")))
+    assert stored > 30_000
+    assert stats["twitter/store/batches"] <= stored // 8_000 + 3
     assert f"Archive: tweets {TWEETS:,}/" in result.log  # the progress line
     with _db(imported["store"]) as db:
         account = json.loads(db.execute(

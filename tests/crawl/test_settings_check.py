@@ -37,6 +37,7 @@ MARK = "Zq7-s3cr3t-mark"
 #: An impossible value of every documented setting; the problem statement of issue 14 first.
 BAD: dict[str, tuple[str, ...]] = {
     "POD_BATCH_SIZE": ("0", "many"),
+    "POD_ARCHIVE_BATCH_SIZE": ("0",),
     "TWITTER_RATELIMIT_MARGIN": ("-5",),
     "TWITTER_RATELIMIT_MAX_WAIT": ("0",),
     "TWITTER_MEDIA": ("photos,holograms",),

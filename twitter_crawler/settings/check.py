@@ -409,6 +409,7 @@ RULES: Mapping[str, Parser] = {
     "POD_AUTH_JSON": auth_json,
     "POD_PLUGIN_PROGRESS_INTERVAL": seconds(),
     "POD_BATCH_SIZE": whole(1),
+    "POD_ARCHIVE_BATCH_SIZE": whole(1),
     "POD_BATCH_SECONDS": seconds(),
     "POD_RETRY_TIMES": whole(0),
     "POD_RETRY_BACKOFF": seconds(zero="retry at once"),

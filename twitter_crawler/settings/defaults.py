@@ -65,6 +65,8 @@ TWITTER_PROGRESS_INTERVAL = 30.0
 POD_URL = "sqlite:///pod.sqlite3"
 POD_AUTH_JSON = ""
 POD_BATCH_SIZE = 500
+#: The archive import's (offline): fewer, larger transactions cost SQLite less.
+POD_ARCHIVE_BATCH_SIZE = 8000
 POD_BATCH_SECONDS = 1.0
 POD_DATABASE_KEY = ""
 POD_OWNER_KEY = ""
