@@ -35,6 +35,7 @@ Archive tweets differ from the API's (``ARCHIVE_FORMAT.md`` §3):
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -325,7 +326,10 @@ class ArchiveParser:
         created = to_iso_utc(obj.get("created_at"))
         entities = _d(obj.get("entities"))
         media_list = _l(_d(obj.get("extended_entities")).get("media")) or _l(entities.get("media"))
-        mentions = [m for m in _l(entities.get("user_mentions")) if type(m) is dict]
+        # Most tweets mention no one and link nothing: no list made for them.
+        mentions = entities.get("user_mentions")
+        mentions = [m for m in mentions if type(m) is dict] if type(mentions) is list and mentions else ()
+        urls = _l(entities.get("urls"))
         reply_to = _id(obj.get("in_reply_to_status_id_str")) or _id(obj.get("in_reply_to_status_id"))
         if reply_to == "-1":
             reply_to = None
@@ -340,8 +344,9 @@ class ArchiveParser:
                     referenced = m["source_status_id_str"]
                     break
         else:
-            message = self.notes.full_text(created, text) or unescape(text)
-            for link in _l(entities.get("urls")):
+            message = self.notes.full_text(created, text) or (
+                html.unescape(text) if "&" in text else text)
+            for link in urls:
                 found = _STATUS_URL.match(_s(_d(link).get("expanded_url")) or "")
                 if found and found[1] != tid:
                     referenced = found[1]
@@ -397,7 +402,6 @@ class ArchiveParser:
         for m in media_list:
             self._medium(tid, tweet_ref, m, c, files)
 
-        urls = _l(entities.get("urls"))
         if not urls:
             return tid
         media_urls = {_s(m.get("url")) for m in media_list if type(m) is dict}
