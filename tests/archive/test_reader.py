@@ -1,0 +1,172 @@
+"""The reader's cutting and batched decoding: whatever the batch and chunk sizes, a data file
+gives the records a whole-file decode gives (unwrapped the same way), odd records included, and
+a damaged file the same error after the same records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from twitter_crawler.archive import reader
+from twitter_crawler.archive.reader import Archive, ArchiveError
+
+ME = "1460283925"
+
+
+def _tweet(i: int) -> dict[str, Any]:
+    tid = str(1766464819688525827 + i)
+    return {
+        "created_at": "Sat Mar 09 14:03:27 +0000 2024", "id": tid, "id_str": tid,
+        "full_text": f"Tweet {i} with \"quotes\", braces }} {{ and a line\nbreak ✨",
+        "truncated": False, "display_text_range": ["0", "40"],
+        "entities": {"hashtags": [], "symbols": [], "urls": [], "user_mentions": [
+            {"screen_name": "sample_friend", "name": "Sample Friend", "id_str": "987654321",
+             "indices": ["0", "14"]}]},
+        "lang": "en", "edit_info": {"initial": {"editTweetIds": [tid], "editsRemaining": "5"}},
+    }
+
+
+#: Records as odd as a damaged or hand-edited archive has them, among ordinary ones: odd field
+#: types, no wrapper, a wrapper with more beside it, elements that are not objects.
+ODD: list[Any] = [
+    {"tweet": {"id_str": 12, "full_text": None, "entities": [], "extended_entities": "x",
+               "created_at": 1.5, "lang": {"a": [1, 2]}}},
+    {"tweet": {"id_str": "1", "entities": {"user_mentions": ["x", None, 3], "urls": {"u": 1},
+                                           "media": [{"sizes": {"large": {"w": "2048", "h": 1e3}},
+                                                      "video_info": {"variants": [1, "a"]}}]}}},
+    {"tweet": {"id_str": "2", "big": 1.5e300, "neg": -0.0, "max": 18446744073709551615}},
+    _tweet(10_000),  # no wrapper
+    {"tweet": _tweet(10_001), "extra": True},  # not only the wrapper: kept whole
+    {"tweet": "not an object"},
+    {"note": _tweet(10_002)},
+    {},
+    [],
+    [{"tweet": _tweet(10_003)}],
+    "a string",
+    42,
+    None,
+]
+
+
+def _records(n: int, odd: bool = True) -> list[Any]:
+    records: list[Any] = [{"tweet": _tweet(i)} for i in range(n)]
+    if odd:
+        for k, record in enumerate(ODD):
+            records.insert((k * 37) % (n + 1), record)
+    return records
+
+
+def _expected(records: list[Any]) -> list[Any]:
+    """What the reader gave before its decoding was batched: every element of the array, a
+    ``{"tweet": {...}}`` alone unwrapped."""
+    out = []
+    for r in records:
+        if type(r) is dict and len(r) == 1 and type(r.get("tweet")) is dict:
+            out.append(r["tweet"])
+        else:
+            out.append(r)
+    return out
+
+
+def _write(folder: Path, body: bytes) -> Path:
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "data" / "tweets.js").write_bytes(b"window.YTD.tweets.part0 = " + body)
+    (folder / "data" / "account.js").write_bytes(
+        b'window.YTD.account.part0 = [{"account": {"accountId": "%s"}}]' % ME.encode())
+    return folder
+
+
+def _pretty(records: list[Any]) -> bytes:
+    """X's layout since 2022: ``[``, then records at two spaces, each brace on its own line."""
+    return orjson.dumps(records, option=orjson.OPT_INDENT_2)
+
+
+def _read(folder: Path) -> list[Any]:
+    with Archive.open(folder) as archive:
+        return list(archive.records("tweets"))
+
+
+@pytest.fixture(params=[(1, 7), (300, 1000), (4096, 3333), (1 << 16, 1 << 20)],
+                ids=lambda p: f"batch{p[0]}-chunk{p[1]}")
+def sizes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    batch, chunk = request.param
+    monkeypatch.setattr(reader, "BATCH", batch)
+    monkeypatch.setattr(reader, "CHUNK", chunk)
+    return batch, chunk
+
+
+def test_every_record_as_a_whole_decode_gives_it(tmp_path: Path, sizes: tuple[int, int]) -> None:
+    records = _records(150)
+    assert _read(_write(tmp_path, _pretty(records))) == _expected(records)
+
+
+def test_odd_records_reach_the_parser_as_before(tmp_path: Path, sizes: tuple[int, int]) -> None:
+    """Odd field types decode to the same values (what the parser makes of them is its business:
+    it reads every field defensively) and are parsed the same as from a whole-file decode."""
+    from twitter_crawler.archive.parse import ArchiveParser, Items, MediaFile
+
+    records = _records(40)
+    got = _read(_write(tmp_path, _pretty(records)))
+    assert got == _expected(records)
+    assert [type(r) for r in got] == [type(r) for r in _expected(records)]
+
+    def parse(rs: list[Any]) -> tuple[list[Any], list[MediaFile], list[str]]:
+        parser, c, files = ArchiveParser(ME), Items(), []
+        for r in rs:
+            parser.tweet(r, c, files)
+        return c.items(), files, parser.skipped
+
+    assert parse(got) == parse(_expected(records))
+
+
+@pytest.mark.parametrize("layout", ["2019", "tabs", "no-commas", "crlf"])
+def test_other_layouts(tmp_path: Path, sizes: tuple[int, int], layout: str) -> None:
+    # Without commas, only records cut at their braces can follow one another (as before).
+    records = _records(60, odd=layout != "no-commas")
+    if layout == "2019":  # "[ {" ... "}, {" with the braces at column 0
+        body = b"[ " + b", ".join(orjson.dumps(r, option=orjson.OPT_INDENT_2) for r in records) + b" ]"
+    elif layout == "tabs":
+        body = _pretty(records).replace(b"\n  ", b"\n\t")
+    elif layout == "no-commas":  # records one after the other (the reader never needed commas)
+        body = _pretty(records).replace(b"\n  },\n", b"\n  }\n")
+    else:
+        body = _pretty(records).replace(b"\n", b"\r\n")
+    assert _read(_write(tmp_path, body)) == _expected(records)
+
+
+def test_a_brace_out_of_place_decodes_the_rest_whole(tmp_path: Path, sizes: tuple[int, int]) -> None:
+    """A record whose inner brace sits at the records' indentation: the cut there is no record,
+    and what follows is decoded in one piece, giving the same records."""
+    records = _records(80)
+    body = _pretty(records)
+    inner = body.index(b'\n      "edit_info"', len(body) // 2)
+    inner = body.index(b"\n        }", inner)  # the brace closing "initial"
+    body = body[:inner] + b"\n  }" + body[inner + len(b"\n        }"):]
+    assert orjson.loads(body) == records  # still the same JSON
+    assert _read(_write(tmp_path, body)) == _expected(records)
+
+
+def test_cut_short_fails_after_the_records_before(tmp_path: Path, sizes: tuple[int, int]) -> None:
+    records = _records(80, odd=False)
+    body = _pretty(records)
+    cut = body.index(b'"Tweet 50 ')
+    got: list[Any] = []
+    with Archive.open(_write(tmp_path, body[:cut])) as archive, \
+            pytest.raises(ArchiveError, match="the array is not closed: the file is cut short"):
+        for record in archive.records("tweets"):
+            got.append(record)
+    assert got == _expected(records[:50])
+
+
+def test_not_json_midway_fails_after_the_records_before(tmp_path: Path, sizes: tuple[int, int]) -> None:
+    records = _records(80, odd=False)
+    body = _pretty(records).replace(b'"Tweet 50 ', b'"Tweet 50 \xff ', 1)  # not UTF-8
+    got: list[Any] = []
+    with Archive.open(_write(tmp_path, body)) as archive, \
+            pytest.raises(ArchiveError, match=r"tweets.js is not an archive data file \(not JSON: "):
+        for record in archive.records("tweets"):
+            got.append(record)
+    assert got == _expected(records[:50])
