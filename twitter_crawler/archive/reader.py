@@ -3,7 +3,7 @@
 The archive is a ZIP of ``data/<type>.js`` files, each ``window.YTD.<type>.part<N> = [...]``
 (``ARCHIVE_FORMAT.md`` in the project's shared docs), plus media folders. Archives reach
 gigabytes, so nothing here reads a whole archive, nor a whole data file, into memory: a data
-file is decompressed in chunks and cut between its top-level records, a few dozen records
+file is decompressed in chunks and cut between its top-level records, a few records
 (:data:`BATCH` bytes) decoded at a time (orjson). The cut relies on JSON never holding a raw
 newline inside a string: X writes each top-level record's closing brace on a line of its own, at
 the indentation of the array's records (``[`` then ``  {`` since 2022, ``[ {`` with the brace at
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 #: Bytes of records decoded in one ``orjson.loads``: the records up to the first cut this far
 #: on. One cut searched for per batch rather than per record, and one call, is what makes
-#: reading cheap: searching every record's end was a third of the reading process's CPU
-#: (200,000 tweets of 2 KB: 2.6-2.9 s instead of 3.4-3.9 s, decompression included). Small
-#: enough that a batch's objects stay in the CPU's caches and memory stays flat.
-BATCH = 1 << 16
+#: reading cheap: searching every record's end was a ninth of the CPU of reading the tweets. Small,
+#: so that few records are alive at once: the garbage collector walks those that are at each of
+#: its passes (64 KB batches cost it twice the CPU, which took back a third of the gain).
+BATCH = 1 << 14
 
 #: ``data/tweets.js``, ``data/tweets-part1.js``, ``data/deleted-tweets.js``... at any depth.
 _DATA_FILE = re.compile(r"^(?P<prefix>(?:.*/)?)data/(?P<name>[A-Za-z_-]+?)(?:-part(?P<part>\d+))?\.js$")
