@@ -18,6 +18,7 @@ The spider starts it with :class:`ReaderProcess`.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import mimetypes
@@ -312,6 +313,15 @@ def serve(path: str, window: int, conn: Connection) -> None:
     """The reading process: once told to go (with whether to read the media files), every
     chunk, then ``None``; or a :class:`Failure`. Ends quietly when the crawl has gone (the pipe
     is closed)."""
+    # What this process makes (records, items, chunks) is freed by reference counting once
+    # sent; it holds no reference cycles, which are all the cyclic GC can free. Yet its
+    # collections ran over and over while the records were decoded (tens of thousands of
+    # containers a chunk): the start-up's objects are frozen out of its reach, and a collection
+    # runs once 100,000 more containers are alive than freed, not every 700 (as the SQLite
+    # writer does; 200,000 tweets: 9.4 s of CPU instead of 10.4 s, median of 3).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     with suppress(BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
         with_files = conn.recv()
         if with_files is None:
