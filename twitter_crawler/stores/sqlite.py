@@ -57,7 +57,8 @@ import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import chain, count, groupby, repeat, starmap
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,7 @@ from twitter_crawler.stores.relational import contacts_state, media_state
 
 if TYPE_CHECKING:
     from collections import Counter
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Collection, Iterable, Iterator
 
 #: ``PRAGMA application_id`` of a twitter_crawler store: "TWCP" in ASCII.
 APPLICATION_ID = 0x54574350
@@ -112,6 +113,19 @@ _CHUNK = 500  # keys per "IN (...)" lookup, well under SQLite's variable limit
 #: (``wal_autocheckpoint`` in :meth:`SQLiteStore._prepare`), see :class:`_Checkpointer`.
 _CHECKPOINT_PAGES = 10_000
 _CHECKPOINT_POLL = 0.1  # seconds between two looks at the WAL's size
+#: Bits of the writer's key filter (:class:`_KeyFilter`): 4 MiB. With a million keys stored, one
+#: absent key in 32 still gets its look-up.
+_FILTER_BITS = 1 << 25
+#: A store with more items than this gets no key filter (its build would scan them all, and one
+#: absent key in 8 would be looked up anyway); one that grows past it while written drops it.
+_FILTER_MAX_KEYS = 4_000_000
+#: Another writer's commits make the filter stale: it is built again, at once the first time,
+#: then after at most this many batches without another writer's commit (twice as many after
+#: each, up to this), so that two crawls writing into one file do not each scan it every batch.
+_FILTER_MAX_WAIT = 64
+#: Edge ends (``(type, key)`` → ``rowid``) the writer remembers from one batch to the next: the
+#: owner's Account is the author of every tweet of an archive.
+_END_CACHE_SIZE = 4096
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -170,6 +184,47 @@ class _Row:
     dirty: bool = False
 
 
+class _KeyFilter:
+    """Which ``(type, key)`` the store may hold: a bitmap of ``hash((type, key))`` (one bit per
+    key) of every key stored when it was built and of every key the writer inserted since. A
+    key whose bit is clear is certainly not stored, so the writer does not look it up; one whose
+    bit is set (stored, or another key's bit) is looked up as before. A key inserted in a batch
+    that was rolled back keeps its bit: one more look-up, never a wrong answer.
+
+    Valid only as long as this connection is the file's only writer: ``PRAGMA data_version``
+    (which changes when another connection commits) is read at the start of each batch, inside
+    its write transaction, and a change makes the writer drop the filter (:meth:`SQLiteStore.
+    _check_filter`). Python's ``hash`` of a str is salted per process: the filter lives and dies
+    with its process.
+    """
+
+    __slots__ = ("bits", "keys", "mask")
+
+    def __init__(self, size: int = _FILTER_BITS) -> None:
+        self.bits = bytearray(size >> 3)
+        self.mask = size - 1
+        self.keys = 0  # keys added (not distinct ones): past _FILTER_MAX_KEYS it is dropped
+
+    def add(self, keys: Iterable[Key]) -> None:
+        bits, mask = self.bits, self.mask
+        count = 0
+        for full in map(hash, keys):
+            h = full & mask
+            bits[h >> 3] |= 1 << (h & 7)
+            count += 1
+        self.keys += count
+
+    def maybe(self, keys: Iterable[Key]) -> list[Key]:
+        """The keys of ``keys`` that may be stored."""
+        bits, mask = self.bits, self.mask
+        found = []
+        for key in keys:
+            h = hash(key) & mask
+            if bits[h >> 3] >> (h & 7) & 1:
+                found.append(key)
+        return found
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -193,6 +248,18 @@ def _loads(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:  # NaN or Infinity, which json writes and orjson refuses
         return json.loads(text)
+
+
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
+_rowid_of = attrgetter("rowid")
+
+
+def _dumps_all(values: list[Any]) -> list[str]:
+    """:func:`_dumps` of each value: in C, unless one needs json's fallback."""
+    try:
+        return list(map(bytes.decode, map(orjson.dumps, values)))
+    except TypeError:
+        return list(map(_dumps, values))
 
 
 def _chunks(values: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
@@ -226,6 +293,21 @@ class SQLiteStore(Store):
         # Calls come one at a time from the pipeline's worker thread, but not always the same
         # thread: the connection is shared (check_same_thread=False) and guarded.
         self._lock = threading.RLock()
+        #: Bits of the key filter that spares look-ups of keys not stored (:class:`_KeyFilter`);
+        #: 0: every key is looked up.
+        self.filter_bits = _FILTER_BITS
+        self._filter: _KeyFilter | None = None
+        self._data_version: int | None = None  # PRAGMA data_version as of our last batch
+        self._filter_wait = 0  # batches without another writer's commit before a rebuild
+        self._filter_quiet = 0  # batches since another writer's last commit
+        #: Edge ends whose rowid is remembered from batch to batch; 0: none.
+        self.end_cache_size = _END_CACHE_SIZE
+        self._ends: dict[Key, int] = {}
+        #: What the writer spared: keys not looked up because the filter rules them out, edge
+        #: ends whose rowid was remembered, and how often the filter was built.
+        self.lookups_skipped = 0
+        self.lookups_cached = 0
+        self.filter_builds = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -461,6 +543,8 @@ class SQLiteStore(Store):
                     result = self._write(conn, records)
                     conn.execute("COMMIT")
                 except BaseException:
+                    # The rowids remembered from this batch may be rolled back with it.
+                    self._ends.clear()
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
@@ -470,95 +554,223 @@ class SQLiteStore(Store):
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
             return result
 
-    def _write(self, conn: sqlite3.Connection, records: Records) -> WriteResult:  # noqa: PLR0912
+    def _check_filter(self, conn: sqlite3.Connection) -> _KeyFilter | None:
+        """The key filter for this batch, called in its write transaction: dropped if another
+        connection has committed since our last batch, built if due."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        foreign = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if foreign:
+            # Another writer (a second crawl into this file): what it stored is not in the
+            # filter, and the rowids remembered are not to be trusted either.
+            self._filter = None
+            self._ends.clear()
+            self._filter_quiet = 0
+        else:
+            self._filter_quiet += 1
+        if self._filter is None and self.filter_bits and self._filter_quiet >= self._filter_wait:
+            # In the write transaction: no other writer adds items while they are read.
+            stored = conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0]
+            if stored <= _FILTER_MAX_KEYS:
+                key_filter = _KeyFilter(self.filter_bits)
+                key_filter.add(conn.execute("SELECT type, key FROM items"))
+                self._filter = key_filter
+                self.filter_builds += 1
+        if foreign:
+            self._filter_wait = min(self._filter_wait * 2 or 1, _FILTER_MAX_WAIT)
+        return self._filter
+
+    def _write(self, conn: sqlite3.Connection, records: Records) -> WriteResult:
         now = _now_ms()
         result = WriteResult()
         items, edges = records.items, records.edges
-
-        # The loops below run once per item or edge of an archive import (hundreds of
-        # thousands): the edges' ends are added in C, and the keys are the tuples at hand.
-        wanted: set[Key] = {(kind, key) for kind, key, _ in items}
-        wanted.update(map(itemgetter(0), edges))
-        wanted.update(map(itemgetter(2), edges))
-        rows = self._lookup(conn, wanted)
-        created = result.created
-
-        # Apply the items in order: a later occurrence of a key merges into the earlier one.
-        for kind, key, props in items:
-            ident = (kind, key)
-            row = rows.get(ident)
-            if row is None:
-                rows[ident] = _Row(None, props, dirty=True)
-                created[kind] += 1
-                continue
-            if merge(row.properties, props):
-                row.dirty = True
-                result.updated[kind] += 1
-            else:
-                result.unchanged[kind] += 1
-        # An edge needs both ends: an end that is not stored yet becomes a minimal item.
-        for source, _, target in edges:
-            if source not in rows:
-                rows[source] = _Row(None, minimal_properties(*source), dirty=True)
-                created[source[0]] += 1
-            if target not in rows:
-                rows[target] = _Row(None, minimal_properties(*target), dirty=True)
-                created[target[0]] += 1
-
-        next_rowid = (conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0]) + 1
-        inserts = []
-        updates = []
-        for (kind, key), row in rows.items():
-            if not row.dirty:
-                continue
-            if row.rowid is None:
-                row.rowid = next_rowid
-                next_rowid += 1
-                inserts.append(
-                    (row.rowid, pod_id(kind, key), kind, key, _dumps(row.properties), now, now)
-                )
-            else:
-                updates.append((_dumps(row.properties), now, row.rowid))
-        if inserts:
-            conn.executemany(
-                "INSERT INTO items (rowid, id, type, key, properties, dateCreated, dateModified) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                inserts,
+        # The code below runs for every item and edge of an archive import (hundreds of
+        # thousands), and for most of them in C: map, zip, set operations on the key tuples.
+        item_keys = list(zip(map(_first, items), map(_second, items), strict=True))
+        rows, end_rowids, missing = self._find(conn, item_keys, edges)
+        new = self._apply_items(items, item_keys, rows, result)
+        # An edge needs both ends: an end that is not stored yet becomes a minimal item, created
+        # after the items, in the order of the edges (as the rowids always were given).
+        new_ends: list[Key] = []
+        if missing:
+            in_order = dict.fromkeys(
+                chain.from_iterable(zip(map(_first, edges), map(_third, edges), strict=True))
             )
+            new_ends = list(filter(missing.__contains__, in_order))
+            result.created.update(map(_first, new_ends))
+
+        first = conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0] + 1
+        if new or new_ends:
+            self._insert(
+                conn,
+                [*new, *new_ends],
+                [*new.values(), *starmap(minimal_properties, new_ends)],
+                first,
+                now,
+            )
+        updates = [
+            (_dumps(row.properties), now, row.rowid) for row in rows.values() if row.dirty
+        ]
         if updates:
             conn.executemany(
                 "UPDATE items SET properties = ?, dateModified = ? WHERE rowid = ?", updates
             )
 
-        by_name: dict[str, list[tuple[int, str, int, int]]] = {}
-        for source, name, target in edges:
-            by_name.setdefault(name, []).append(
-                (rows[source].rowid, name, rows[target].rowid, now)  # type: ignore[arg-type]
-            )
-        for name, values in by_name.items():
-            cursor = conn.executemany(
-                "INSERT INTO edges (source, name, target, dateCreated) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                values,
-            )
-            if cursor.rowcount > 0:
-                result.edges_created[name] += cursor.rowcount
-
+        if edges:
+            rowids = dict(zip(new, count(first)))
+            if new_ends:
+                ends_created = dict(zip(new_ends, count(first + len(new))))
+                self._remember(ends_created)
+                rowids.update(ends_created)
+            rowids.update(end_rowids)
+            rowids.update(zip(rows, map(_rowid_of, rows.values()), strict=True))
+            self._write_edges(conn, edges, rowids, now, result.edges_created)
         if records.watermarks:
             self._write_watermarks(conn, records.watermarks, now)
         for page in records.pages:
             self._write_page(conn, page, now, result.edges_removed)
         return result
 
+    def _find(
+        self,
+        conn: sqlite3.Connection,
+        item_keys: list[Key],
+        edges: list[tuple[Key, str, Key]],
+    ) -> tuple[dict[Key, _Row], dict[Key, int], set[Key]]:
+        """What is stored of the batch: its items' rows (to merge into), the rowids of the
+        edges' other ends, and those ends not stored.
+
+        A key the filter rules out is not looked up; an end remembered from an earlier batch
+        neither; the other ends are looked up without their properties.
+        """
+        key_filter = self._check_filter(conn)
+        ends = set(map(_first, edges))
+        ends.update(map(_third, edges))
+        ends.difference_update(item_keys)
+        end_rowids: dict[Key, int] = {}
+        cache = self._ends
+        if ends and cache:
+            end_rowids = {key: cache[key] for key in ends if key in cache}
+            if end_rowids:
+                self.lookups_cached += len(end_rowids)
+                ends.difference_update(end_rowids)
+        missing = ends  # those not stored, once the ones found are taken out
+        wanted: Collection[Key] = set(item_keys)
+        if key_filter is not None:
+            asked = len(wanted) + len(ends)
+            wanted = key_filter.maybe(wanted)
+            ends = set(key_filter.maybe(ends))
+            self.lookups_skipped += asked - len(wanted) - len(ends)
+        rows = self._lookup(conn, wanted) if wanted else {}
+        if ends:
+            found = self._lookup_rowids(conn, ends)
+            if found:
+                end_rowids.update(found)
+                missing = missing.difference(found)
+                self._remember(found)
+        return rows, end_rowids, missing
+
+    @staticmethod
+    def _apply_items(
+        items: list[tuple[str, str, dict[str, Any]]],
+        item_keys: list[Key],
+        rows: dict[Key, _Row],
+        result: WriteResult,
+    ) -> dict[Key, dict[str, Any]]:
+        """Applies the items in order to the stored ``rows`` (a later occurrence of a key merges
+        into the earlier one), counts them, and returns the new ones' properties, by key, in
+        the order they first come."""
+        if not rows:
+            new = dict(zip(item_keys, map(_third, items), strict=True))
+            if len(new) == len(items):  # none stored, none twice: each one is created
+                result.created.update(map(_first, item_keys))
+                return new
+        new = {}
+        created, updated, unchanged = result.created, result.updated, result.unchanged
+        for ident, (kind, _, props) in zip(item_keys, items, strict=True):
+            row = rows.get(ident)
+            if row is not None:
+                if merge(row.properties, props):
+                    row.dirty = True
+                    updated[kind] += 1
+                else:
+                    unchanged[kind] += 1
+                continue
+            stored = new.get(ident)
+            if stored is None:
+                new[ident] = props
+                created[kind] += 1
+            elif merge(stored, props):
+                updated[kind] += 1
+            else:
+                unchanged[kind] += 1
+        return new
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        keys: list[Key],
+        properties: list[dict[str, Any]],
+        first: int,
+        now: int,
+    ) -> None:
+        """Inserts the new items ``keys`` with their ``properties``, rowids from ``first`` on."""
+        conn.executemany(
+            "INSERT INTO items (rowid, id, type, key, properties, dateCreated, dateModified) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            zip(
+                count(first),
+                starmap(pod_id, keys),
+                map(_first, keys),
+                map(_second, keys),
+                _dumps_all(properties),
+                repeat(now),
+                repeat(now),
+            ),
+        )
+        key_filter = self._filter
+        if key_filter is not None:
+            key_filter.add(keys)
+            if key_filter.keys > _FILTER_MAX_KEYS:
+                self._filter = None  # too full to spare many look-ups: see _FILTER_MAX_KEYS
+
+    def _remember(self, ends: dict[Key, int]) -> None:
+        cache, size = self._ends, self.end_cache_size
+        if len(cache) + len(ends) > size:
+            cache.clear()  # simpler than an LRU, and the hot ends come back at once
+        if len(ends) <= size:
+            cache.update(ends)
+
+    def _write_edges(
+        self,
+        conn: sqlite3.Connection,
+        edges: list[tuple[Key, str, Key]],
+        rowids: dict[Key, int],
+        now: int,
+        created: Counter[str],
+    ) -> None:
+        # Grouped by name (a stable sort: each name's edges in their order), and their rows made
+        # by map and zip: no Python code runs per edge. The names in the order they first come.
+        rowid = rowids.__getitem__
+        groups = {name: list(group) for name, group in groupby(sorted(edges, key=_second), _second)}
+        for name in dict.fromkeys(map(_second, edges)):
+            named = groups[name]
+            cursor = conn.executemany(
+                "INSERT INTO edges (source, name, target, dateCreated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                zip(
+                    map(rowid, map(_first, named)),
+                    repeat(name),
+                    map(rowid, map(_third, named)),
+                    repeat(now),
+                ),
+            )
+            if cursor.rowcount > 0:
+                created[name] += cursor.rowcount
+
     def _lookup(self, conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, _Row]:
-        by_type: dict[str, list[str]] = {}
-        for kind, key in keys:
-            type_keys = by_type.get(kind)
-            if type_keys is None:  # not setdefault: it would make a list for every key
-                by_type[kind] = type_keys = []
-            type_keys.append(key)
         rows: dict[Key, _Row] = {}
-        for kind, type_keys in by_type.items():
+        for kind, type_keys in self._by_type(keys).items():
             for chunk in _chunks(type_keys):
                 marks = ",".join("?" * len(chunk))
                 for rowid, key, properties in conn.execute(
@@ -568,6 +780,29 @@ class SQLiteStore(Store):
                 ):
                     rows[(kind, key)] = _Row(rowid, _loads(properties))
         return rows
+
+    def _lookup_rowids(self, conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, int]:
+        """The rowids of the stored keys of ``keys``: no properties read, none decoded."""
+        rowids: dict[Key, int] = {}
+        for kind, type_keys in self._by_type(keys).items():
+            for chunk in _chunks(type_keys):
+                marks = ",".join("?" * len(chunk))
+                for rowid, key in conn.execute(
+                    f"SELECT rowid, key FROM items WHERE type = ? AND key IN ({marks})",  # noqa: S608
+                    (kind, *chunk),
+                ):
+                    rowids[(kind, key)] = rowid
+        return rowids
+
+    @staticmethod
+    def _by_type(keys: Iterable[Key]) -> dict[str, list[str]]:
+        by_type: dict[str, list[str]] = {}
+        for kind, key in keys:
+            type_keys = by_type.get(kind)
+            if type_keys is None:  # not setdefault: it would make a list for every key
+                by_type[kind] = type_keys = []
+            type_keys.append(key)
+        return by_type
 
     def _write_watermarks(
         self, conn: sqlite3.Connection, watermarks: list[tuple[str, str]], now: int
