@@ -63,8 +63,9 @@ def dump(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 
 
 #: A step of a scenario: ("a", batch) is written by the first store, ("b", batch) by a second
-#: store (another connection) on the same file.
-Step = tuple[str, Batch]
+#: store (another connection) on the same file; ("a", None) closes the first store and opens
+#: it again.
+Step = tuple[str, Batch | None]
 
 
 def run(path: Path, steps: list[Step], filter_bits: int) -> tuple[list[Any], Any, SQLiteStore]:
@@ -78,6 +79,10 @@ def run(path: Path, steps: list[Step], filter_bits: int) -> tuple[list[Any], Any
         stores["a"].open()
         for who, batch in steps:
             store = stores[who]
+            if batch is None:
+                store.close()
+                store.open()
+                continue
             store.open()  # the second one, on its first batch
             results.append(counts(store.write(batch)))
     finally:
@@ -137,11 +142,20 @@ def test_updates_edges_to_stored_items_and_a_second_writer_give_the_same_results
             items=[tweet("16", message="6"), account("5005", handle="erin")],
             edges=[*authored(tweet("16")), edge(tweet("16"), "mention", account("5005"))],
         )),
+        # The first store closed and opened again while the second writes: its new connection
+        # knows nothing of what the old one saw.
+        ("a", None),
+        ("b", Batch(items=[tweet("17", message="7"), account("6006", handle="fay")])),
+        ("a", Batch(
+            items=[tweet("17", message="seven"), tweet("18")],
+            edges=[*authored(tweet("18")), edge(tweet("18"), "mention", account("6006"))],
+        )),
     ]
     stores = same_everywhere(tmp_path, steps)
     used = stores[1 << 25]
-    # The first store built its filter at its first batch, and again after the second's write.
-    assert used.filter_builds == 2
+    # The first store built its filter at its first batch, again after the second's write, and
+    # once more after it was opened again.
+    assert used.filter_builds == 3
     assert used.lookups_skipped > 0
     assert used.lookups_cached > 0
     unused = stores[0]

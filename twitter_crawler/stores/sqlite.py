@@ -32,6 +32,12 @@ An offline import (``scrapy crawl archive``, ``writer_process=True``) writes fro
 pipelines on one core while the child merges and writes on the other (in one process both are
 Python and share one GIL: the store's writes doubled the import's time). Reads stay in the parent.
 
+A writer looks up only what may be stored: the keys of the batch's items (with their
+properties, to merge into) and the rowids of the edges' other ends, less the keys its filter
+rules out (:class:`_KeyFilter`, built in its first write transaction and dropped when another
+connection has written since its last) and the ends whose rowid it remembers. A fresh import
+looks up almost nothing.
+
 Each :meth:`SQLiteStore.write` is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): a batch is
 stored whole or not at all. The file is in WAL mode, so ``sqlite3 pod.sqlite3`` or ``scrapy store``
 can read it while a crawl writes.
@@ -342,6 +348,10 @@ class SQLiteStore(Store):
                     raise self._open_error(exc) from None
                 raise
             self._conn = conn
+            # What an earlier connection knew: its data_version is not this one's.
+            self._filter = None
+            self._data_version = None
+            self._ends.clear()
             if self.writer_process:
                 try:
                     self._writer = _WriterProcess(self.path, self.checkpoint_pages)
