@@ -277,3 +277,16 @@ def test_a_store_too_large_for_the_filter_has_none(
     finally:
         store.close()
     assert len(dump(path)[0]) == 11
+
+
+def test_the_writers_pod_ids_are_pod_id() -> None:
+    from twitter_crawler.stores.ids import pod_id
+    from twitter_crawler.stores.sqlite import _pod_ids
+
+    keys = [
+        (kind, key)
+        for kind in ("Account", "Tweet", "Photo", "Video", "Website", "File", "Thing", "X-Y!z")
+        for key in ("0", "7", "1234567890123456789", "3_1234567890", "1" * 26, "1" * 27,
+                    "1" * 40, "123\n", "١٢٣", "12a", "-1", "https://example.org/", "x12")
+    ]
+    assert _pod_ids(keys) == [pod_id(kind, key) for kind, key in keys]
