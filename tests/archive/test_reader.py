@@ -170,3 +170,64 @@ def test_not_json_midway_fails_after_the_records_before(tmp_path: Path, sizes: t
         for record in archive.records("tweets"):
             got.append(record)
     assert got == _expected(records[:50])
+
+
+def _media_zip(path: Path) -> dict[str, bytes]:
+    """An archive with media files stored, deflated, compressed another way (bzip2), and one
+    with a long extra field in its local header: the fast read and zipfile's must agree."""
+    import zipfile
+
+    files = {
+        "data/tweets_media/1-stored.jpg": bytes(range(256)) * 40,
+        "data/tweets_media/2-deflated.jpg": b"pixels " * 5000,
+        "data/tweets_media/3-bzip2.jpg": b"bz " * 3000,
+        "data/tweets_media/4-extra.jpg": b"extra " * 700,
+        "data/tweets_media/5-empty.jpg": b"",
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("data/tweets.js", "window.YTD.tweets.part0 = []")
+        zf.writestr("data/tweets_media/1-stored.jpg", files["data/tweets_media/1-stored.jpg"],
+                    compress_type=zipfile.ZIP_STORED)
+        zf.writestr("data/tweets_media/2-deflated.jpg", files["data/tweets_media/2-deflated.jpg"],
+                    compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("data/tweets_media/3-bzip2.jpg", files["data/tweets_media/3-bzip2.jpg"],
+                    compress_type=zipfile.ZIP_BZIP2)
+        info = zipfile.ZipInfo("data/tweets_media/4-extra.jpg")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.extra = b"\xfe\xca" + (200).to_bytes(2, "little") + b"\0" * 200  # a 204-byte extra
+        zf.writestr(info, files["data/tweets_media/4-extra.jpg"])
+        zf.writestr("data/tweets_media/5-empty.jpg", b"", compress_type=zipfile.ZIP_DEFLATED)
+    return files
+
+
+def test_media_members_read_directly_are_the_bytes_zipfile_reads(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "archive.zip"
+    files = _media_zip(path)
+    with Archive.open(path) as archive, zipfile.ZipFile(path) as zf:
+        for member, data in files.items():
+            assert archive.read_file(member) == data == zf.read(member), member
+            read = archive._read_member(member)
+            # bzip2 is left to zipfile; the others are read directly.
+            assert (read is None) == member.endswith("bzip2.jpg"), member
+
+
+@pytest.mark.parametrize("member", ["data/tweets_media/1-stored.jpg",
+                                    "data/tweets_media/2-deflated.jpg"])
+def test_a_damaged_media_member_is_an_archive_error(tmp_path: Path, member: str) -> None:
+    import zipfile
+
+    path = tmp_path / "archive.zip"
+    files = _media_zip(path)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    body = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(member) + len(info.extra)
+    body[start + info.compress_size // 2] ^= 0x55  # a byte of its data flipped
+    path.write_bytes(bytes(body))
+    with Archive.open(path) as archive:
+        with pytest.raises(ArchiveError, match="cannot be read"):
+            archive.read_file(member)
+        other = next(m for m in files if m != member and not m.endswith("bzip2.jpg"))
+        assert archive.read_file(other) == files[other]

@@ -21,8 +21,11 @@ central directory (a truncated download has none), and a tweets file; every fail
 
 from __future__ import annotations
 
+import os
 import re
+import struct
 import zipfile
+import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -174,10 +177,46 @@ class Archive:
     def read_file(self, member: str) -> bytes:
         """The bytes of one (media) member."""
         try:
+            if self._zip is not None and (data := self._read_member(member)) is not None:
+                return data
             with self._stream(member) as f:
                 return f.read()
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise ArchiveError(f"{member} in {self.path} cannot be read ({exc})") from None
+
+    def _read_member(self, member: str) -> bytes | None:
+        """A stored or deflated member of the ZIP, read with one or two ``pread`` calls and
+        checked as :mod:`zipfile` checks it (size, CRC-32); ``None`` for anything else
+        (encrypted, another method, an odd header): :mod:`zipfile` reads those.
+
+        An archive holds tens of thousands of media files: through ``ZipFile.open`` each cost
+        52 us of CPU (a file object, a seek, a header parsed in Python, a decompressor), read
+        this way 15 us (20,000 of the 200,000-tweet archive's files, on this 2-core machine).
+        """
+        assert self._zip is not None
+        info = self._zip.NameToInfo.get(member)
+        if info is None or info.flag_bits & 0x1 or info.compress_type not in (
+                zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return None
+        fd = self._zip.fp.fileno() if self._zip.fp is not None else -1
+        if fd < 0:
+            return None
+        size = info.compress_size
+        # The local header (30 bytes, the name, an extra field of a guessed length), then the data.
+        head = os.pread(fd, 30 + len(member.encode()) + 64 + size, info.header_offset)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack_from("<HH", head, 26)
+        start = 30 + name_length + extra_length
+        raw = head[start:start + size]
+        if len(raw) < size:
+            raw += os.pread(fd, size - len(raw), info.header_offset + start + len(raw))
+        if len(raw) < size:
+            raise EOFError(f"{member} is cut short")
+        data = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
+        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+        return data
 
     def has(self, kind: str) -> bool:
         return bool(self.data.get(kind))
