@@ -50,6 +50,7 @@ POD_DATABASE_KEY = ""  # SECRET: the database key (ClientAuth)
 
 # Batched writes: items and edges per write, and the longest an item waits in a batch (seconds).
 # POD_BATCH_SIZE = 500
+# POD_ARCHIVE_BATCH_SIZE = 8000  # the archive import's (scrapy crawl archive)
 # POD_BATCH_SECONDS = 1.0
 
 # A refused or failed write is retried this many times, the first retry after this many seconds,

@@ -51,10 +51,13 @@ class SummaryExtension:
         requested = stats.get("twitter/accounts/requested", 1)
         if requested > 1:  # several accounts (-a handles=): which were imported
             names = skipped_accounts(stats)
+            # In the order they were asked for, not the order their answers came in.
+            asked = {h.lower(): i for i, h in enumerate(getattr(self.crawler.spider, "handles", ()))}
+            ordered = sorted(names.items(), key=lambda name: asked.get(name[0].lower(), len(asked)))
             lines.append(
                 f"  {'imported':<9} {requested - len(names):>8,}  of {requested:,} accounts"
                 + ("" if not names else "; skipped: " + ", ".join(
-                    f"@{h} ({REASONS.get(r, r)})" for h, r in names.items())))
+                    f"@{h} ({REASONS.get(r, r)})" for h, r in ordered)))
         for kind, label in TYPES:
             new = stats.get(f"twitter/store/created/{kind}", 0)
             known = (stats.get(f"twitter/store/updated/{kind}", 0)
