@@ -10,7 +10,7 @@ from pathlib import Path
 from twitter_crawler.stores.base import Batch
 from twitter_crawler.stores.sqlite import SQLiteStore
 
-BATCHES = 150
+BATCHES = 600
 PER_BATCH = 200
 
 
@@ -27,7 +27,7 @@ def test_the_writer_process_keeps_the_wal_bounded_and_leaves_one_file(tmp_path: 
     path = tmp_path / "pod.sqlite3"
     wal = tmp_path / "pod.sqlite3-wal"
     store = SQLiteStore(path, writer_process=True)
-    store.checkpoint_pages = 50  # about 200 kB
+    store.checkpoint_pages = 13  # about 200 kB of 16 KB pages
     store.open()
     sizes = []
     try:
