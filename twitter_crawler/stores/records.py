@@ -18,9 +18,12 @@ Both stores apply a batch with the same rules, so that they count and merge alik
 
 from __future__ import annotations
 
+import json
 import pickle
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
 
 if TYPE_CHECKING:
     from twitter_crawler.stores.base import Batch
@@ -168,6 +171,29 @@ def _page(page: Any, index: int) -> Page:
     )
 
 
+#: The JSON text of an item's properties: compact, not ASCII-escaped.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_properties(value: Any) -> str:
+    """The JSON text of ``value``, as the SQLite store keeps properties."""
+    # orjson writes the same compact, unescaped text several times faster (a store write encodes
+    # every item it creates or changes); what it refuses (an integer beyond 64 bits, a non-str
+    # key, a lone surrogate) goes through json as before, which is also what reads it back.
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _ENCODER.encode(value)
+
+
+def loads_properties(text: str) -> Any:
+    """What :func:`dumps_properties` wrote."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity, which json writes and orjson refuses
+        return json.loads(text)
+
+
 @dataclass(slots=True)
 class Packed:
     """Items and edges already in the form a store applies them (:class:`Records`), pickled.
@@ -178,6 +204,10 @@ class Packed:
     writer process, and the store does not read and check them again. A component that reads
     the items (an export) gets them as :func:`~twitter_crawler.items.to_dict` makes them
     (:func:`packed_dicts`). ``size``: how many items and edges it holds.
+
+    The items' properties are packed as their JSON text (:func:`dumps_properties`): the SQLite
+    store inserts a new item's text as it is (``read_batch(..., texts=True)``), where it
+    unpickled a dict only to encode it again; the other stores get dicts.
     """
 
     blob: bytes
@@ -187,13 +217,20 @@ class Packed:
 def pack(items: list[ItemRecord], edges: list[EdgeRecord]) -> Packed:
     """Records made by code of this project that holds to what :func:`read_batch` checks
     (a type, a non-empty key, no ``None`` property), packed."""
-    return Packed(pickle.dumps((items, edges), protocol=pickle.HIGHEST_PROTOCOL),
+    texts = [(kind, key, dumps_properties(props)) for kind, key, props in items]
+    return Packed(pickle.dumps((texts, edges), protocol=pickle.HIGHEST_PROTOCOL),
                   len(items) + len(edges))
 
 
+def unpack_texts(packed: Packed) -> tuple[list[tuple[str, str, str]], list[EdgeRecord]]:
+    """The records of ``packed``, each item's properties as their JSON text."""
+    texts, edges = pickle.loads(packed.blob)  # noqa: S301 - made by pack(), in this crawl
+    return texts, edges
+
+
 def unpack_records(packed: Packed) -> tuple[list[ItemRecord], list[EdgeRecord]]:
-    items, edges = pickle.loads(packed.blob)  # noqa: S301 - made by pack(), in this crawl
-    return items, edges
+    texts, edges = unpack_texts(packed)
+    return [(kind, key, loads_properties(text)) for kind, key, text in texts], edges
 
 
 def _ref_dict(kind: str, key: str) -> dict[str, str]:
@@ -209,16 +246,21 @@ def packed_dicts(packed: Packed) -> list[dict[str, Any]]:
     return out
 
 
-def read_batch(batch: Batch) -> Records:
+def read_batch(batch: Batch, *, texts: bool = False) -> Records:
     """The batch's records, checked (a :class:`Packed` run was checked when it was made).
-    Raises :class:`BadBatch`."""
+    With ``texts``, the properties of a packed run's items stay JSON text (``str``, not a
+    dict: the SQLite store's writer takes them so). Raises :class:`BadBatch`."""
     records = Records()
     items = records.items
     edges = records.edges
     for i, item in enumerate(batch.items):
         if type(item) is Packed:
-            more_items, more_edges = unpack_records(item)
-            items += more_items
+            if texts:
+                more_texts, more_edges = unpack_texts(item)
+                items += cast("list[ItemRecord]", more_texts)
+            else:
+                more_items, more_edges = unpack_records(item)
+                items += more_items
             edges += more_edges
         else:
             items.append(_item(item, i))

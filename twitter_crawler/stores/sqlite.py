@@ -86,6 +86,8 @@ from twitter_crawler.stores.records import (
     Key,
     Page,
     Records,
+    dumps_properties,
+    loads_properties,
     merge,
     minimal_properties,
     newer_since_id,
@@ -237,25 +239,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-#: The JSON text of an item's properties: compact, not ASCII-escaped.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _dumps(value: Any) -> str:
-    # orjson writes the same compact, unescaped text several times faster (a store write encodes
-    # every item it creates or changes); what it refuses (an integer beyond 64 bits, a non-str
-    # key, a lone surrogate) goes through json as before, which is also what reads it back.
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return _ENCODER.encode(value)
-
-
-def _loads(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # NaN or Infinity, which json writes and orjson refuses
-        return json.loads(text)
+_dumps, _loads = dumps_properties, loads_properties
 
 
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
@@ -263,7 +247,10 @@ _rowid_of = attrgetter("rowid")
 
 
 def _dumps_all(values: list[Any]) -> list[str]:
-    """:func:`_dumps` of each value: in C, unless one needs json's fallback."""
+    """:func:`_dumps` of each value (a value that is already JSON text, a packed item's, as it
+    is): in C, unless one needs json's fallback."""
+    if any(type(value) is str for value in values):
+        return [value if type(value) is str else _dumps(value) for value in values]
     try:
         return list(map(bytes.decode, map(orjson.dumps, values)))
     except TypeError:
@@ -584,7 +571,7 @@ class SQLiteStore(Store):
             try:
                 # Read and checked before the write lock is taken: the lock is held (and, in
                 # the writer process, the WAL kept from starting again) for less time.
-                records = read_batch(batch)
+                records = read_batch(batch, texts=True)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     result = self._write(conn, records)
@@ -719,16 +706,17 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _apply_items(
-        items: list[tuple[str, str, dict[str, Any]]],
+        items: list[tuple[str, str, Any]],
         item_keys: list[Key],
         rows: dict[Key, _Row],
         result: WriteResult,
-    ) -> dict[Key, dict[str, Any]]:
+    ) -> dict[Key, Any]:
         """Applies the items in order to the stored ``rows`` (a later occurrence of a key merges
         into the earlier one), counts them, and returns the new ones' properties, by key, in
-        the order they first come."""
+        the order they first come. Properties are dicts, or a packed item's JSON text
+        (``read_batch(..., texts=True)``), decoded only to be merged."""
         if not rows:
-            new = dict(zip(item_keys, map(_third, items), strict=True))
+            new: dict[Key, Any] = dict(zip(item_keys, map(_third, items), strict=True))
             if len(new) == len(items):  # none stored, none twice: each one is created
                 result.created.update(map(_first, item_keys))
                 return new
@@ -737,7 +725,8 @@ class SQLiteStore(Store):
         for ident, (kind, _, props) in zip(item_keys, items, strict=True):
             row = rows.get(ident)
             if row is not None:
-                if merge(row.properties, props):
+                # A packed item's JSON text is merged as a dict.
+                if merge(row.properties, _loads(props) if type(props) is str else props):
                     row.dirty = True
                     updated[kind] += 1
                 else:
@@ -745,9 +734,12 @@ class SQLiteStore(Store):
                 continue
             stored = new.get(ident)
             if stored is None:
-                new[ident] = props
+                new[ident] = props  # a dict, or a packed item's JSON text, inserted as it is
                 created[kind] += 1
-            elif merge(stored, props):
+                continue
+            if type(stored) is str:
+                new[ident] = stored = _loads(stored)
+            if merge(stored, _loads(props) if type(props) is str else props):
                 updated[kind] += 1
             else:
                 unchanged[kind] += 1
