@@ -118,7 +118,8 @@ class Reading:
         """A chunk of ``items`` (dicts as :func:`~twitter_crawler.items.to_dict` makes them, or
         the parser's :class:`Items`), with the files of the media ``files`` and ``tail``."""
         made = items.records() if isinstance(items, Items) else _records(items)
-        chunk = Chunk(pack(*made) if made[0] or made[1] else None, tail=tail or [], stats=dict(self.stats), counts=dict(self.counts),
+        packed = pack(*made) if made[0] or made[1] else None
+        chunk = Chunk(packed, tail=tail or [], stats=dict(self.stats), counts=dict(self.counts),
                       expected=self.expected, logs=self.logs)
         if files:
             self._file_work(chunk, [("tweets_media", f.names, f.tweet_id, f.url, f.media)
