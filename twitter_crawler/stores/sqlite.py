@@ -388,6 +388,10 @@ class SQLiteStore(Store):
                 conn.close()
                 return
             try:
+                # ANALYZE reads a sample of each index, not all of it: SQLite's own default
+                # since 3.46 (Debian 12 has 3.40, which read all 700,000 rows of a 200,000-tweet
+                # import, 0.19 s of every close); the statistics only choose among indexes.
+                conn.execute("PRAGMA analysis_limit=400")
                 conn.execute("PRAGMA optimize")
                 # Fold the WAL back into the main file, so the store is one file at rest. Not
                 # waiting long for it: while other crawls write into the file the checkpoint
