@@ -231,3 +231,68 @@ def test_a_damaged_media_member_is_an_archive_error(tmp_path: Path, member: str)
             archive.read_file(member)
         other = next(m for m in files if m != member and not m.endswith("bzip2.jpg"))
         assert archive.read_file(other) == files[other]
+
+
+def _zip_data(path: Path, body: bytes, how: str) -> str:
+    """An archive whose tweets.js is ``body``, stored, deflated, bzip2-compressed (left to
+    zipfile), or deflated behind a long extra field in its local header."""
+    import zipfile
+
+    member = "data/tweets.js"
+    with zipfile.ZipFile(path, "w") as zf:
+        info = zipfile.ZipInfo(member)
+        info.compress_type = {"stored": zipfile.ZIP_STORED, "bzip2": zipfile.ZIP_BZIP2}.get(
+            how, zipfile.ZIP_DEFLATED)
+        if how == "extra":
+            info.extra = b"\xfe\xca" + (300).to_bytes(2, "little") + b"\0" * 300
+        zf.writestr(info, b"window.YTD.tweets.part0 = " + body)
+        zf.writestr("data/account.js",
+                    b'window.YTD.account.part0 = [{"account": {"accountId": "%s"}}]' % ME.encode())
+    return member
+
+
+@pytest.mark.parametrize("how", ["stored", "deflated", "bzip2", "extra"])
+def test_data_files_in_a_zip_give_the_records_zipfile_gives(
+        tmp_path: Path, sizes: tuple[int, int], how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read with pread and zlib-ng, a few KB at a time (many reads, input left over between
+    them), a data file gives the same records as through zipfile, which still reads bzip2."""
+    monkeypatch.setattr(reader, "_RAW_CHUNK", 3000)
+    monkeypatch.setattr(reader, "_OUT_CAP", 5000)
+    records = _records(1500)
+    path = tmp_path / "archive.zip"
+    member = _zip_data(path, _pretty(records), how)
+    with Archive.open(path) as archive:
+        stream = archive._stream(member)
+        assert isinstance(stream, reader._Inflating) == (how != "bzip2")
+        stream.close()
+        assert list(archive.records("tweets")) == _expected(records)
+
+
+@pytest.mark.parametrize("how", ["stored", "deflated"])
+def test_a_damaged_data_file_in_a_zip_is_an_archive_error(tmp_path: Path, how: str) -> None:
+    """A byte of the data changed: the records before it are read, then one clear error (a
+    changed letter in a stored file is still JSON: the CRC-32 at the end finds it)."""
+    import zipfile
+
+    records = _records(1500, odd=False)
+    path = tmp_path / "archive.zip"
+    member = _zip_data(path, _pretty(records), how)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    body = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(member) + len(info.extra)
+    if how == "stored":
+        at = start + bytes(body[start:start + info.compress_size]).index(b"Tweet 1200 with")
+        body[at + 1] ^= 0x01  # "Tweet" -> "Uweet"... a letter still
+    else:
+        at = start + info.compress_size * 3 // 4
+        body[at] ^= 0x55
+    path.write_bytes(bytes(body))
+    got: list[Any] = []
+    with Archive.open(path) as archive, pytest.raises(ArchiveError) as failed:
+        for record in archive.records("tweets"):
+            got.append(record)
+    assert len(got) >= 500
+    if how == "stored":
+        assert "tweets.js in" in str(failed.value) and "is damaged (Bad CRC-32" in str(failed.value)
+        assert len(got) > 1200  # the changed record is read too: only the CRC-32 tells
