@@ -48,3 +48,33 @@ def test_the_writer_process_keeps_the_wal_bounded_and_leaves_one_file(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pod.sqlite3"]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == BATCHES * PER_BATCH
+
+
+def test_the_file_keeps_up_while_the_wal_grows_on(tmp_path: Path) -> None:
+    """Below its bound the WAL is never started again (which makes the writer wait for a
+    checkpoint's copy and fsyncs), yet what was committed reaches the file while the store is
+    still open: closing it has only the last moments to copy."""
+    import time
+
+    path = tmp_path / "pod.sqlite3"
+    wal = tmp_path / "pod.sqlite3-wal"
+    store = SQLiteStore(path, writer_process=True)
+    store.open()
+    try:
+        opened = path.stat().st_size
+        sizes = []
+        for n in range(120):  # a WAL of about 27 MB
+            store.write(_batch(n))
+            sizes.append(wal.stat().st_size)
+        deadline = time.monotonic() + 20
+        while path.stat().st_size < 4_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        copied = path.stat().st_size
+        assert wal.stat().st_size >= sizes[-1]
+    finally:
+        store.close()
+    assert sizes == sorted(sizes), "the WAL started again below its bound"
+    assert opened < 1_000_000 < 4_000_000 <= copied, (opened, copied)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pod.sqlite3"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 120 * PER_BATCH

@@ -122,7 +122,11 @@ _CHUNK = 500  # keys per "IN (...)" lookup, well under SQLite's variable limit
 _CHECKPOINT_BYTES = 10_000 * 4096
 #: Bytes per page of a new store's file (``PRAGMA page_size``, see :meth:`SQLiteStore._create`).
 _PAGE_SIZE = 16384
-_CHECKPOINT_POLL = 0.1  # seconds between two looks at the WAL's size
+#: Seconds between two copies of what the writer process committed (:class:`_Checkpointer`).
+_CHECKPOINT_POLL = 0.25
+#: The writer process's WAL starts again once it holds this many bytes (:class:`_Checkpointer`):
+#: on disk beside the store while it writes, gone once it is closed.
+_WAL_RESTART_BYTES = 256 * 1024 * 1024
 #: Bits of the writer's key filter (:class:`_KeyFilter`): 4 MiB. With a million keys stored, one
 #: absent key in 32 still gets its look-up.
 _FILTER_BITS = 1 << 25
@@ -304,8 +308,8 @@ class SQLiteStore(Store):
         self.path = Path(path).expanduser()
         self.readonly = readonly
         self.writer_process = writer_process and not readonly
-        #: The writer process checkpoints the WAL once it holds about this many pages.
-        #: (``None``: :data:`_CHECKPOINT_BYTES` of the file's pages.)
+        #: The writer process's WAL starts again once it holds this many pages.
+        #: (``None``: :data:`_WAL_RESTART_BYTES` of the file's pages.)
         self.checkpoint_pages: int | None = None
         self._writer: _WriterProcess | None = None
         # Folders of the file area put_file has seen → whether it made them (then empty).
@@ -1131,17 +1135,20 @@ class _Checkpointer:
 
     SQLite checkpoints in the COMMIT that passes ``wal_autocheckpoint``: the writer then copied
     the whole WAL into the file and synced both (the COMMITs of a 200,000-tweet import took
-    4.2 s on a disk, 1.2 s with the file in memory). Here the writer's connection does not checkpoint (``wal_autocheckpoint=0``), and once
-    the WAL has grown past :data:`_CHECKPOINT_BYTES` this thread runs PASSIVE checkpoints while
-    the writer goes on (``sqlite3`` lets go of the GIL while SQLite works): the first copies
-    what the WAL holds, the second what was committed meanwhile, far less.
+    4.2 s on a disk, 1.2 s with the file in memory). Here the writer's connection does not
+    checkpoint (``wal_autocheckpoint=0``): every :data:`_CHECKPOINT_POLL` seconds this thread
+    copies what was committed since its last look (a PASSIVE checkpoint) while the writer goes
+    on (``sqlite3`` lets go of the GIL while SQLite works). The file is thus never far behind,
+    and closing the store has only the last moments to copy.
 
     The WAL starts again from its beginning only when a write transaction begins after a
     checkpoint has copied every frame, and a writer that is never idle (the parent sends the
-    next batch at once) would keep it growing. So the last round runs between two batches,
-    holding the store's lock: the writer waits for the copy of the few batches committed during
-    the second round, not for the whole WAL. The commit that starts the WAL again truncates its
-    file to the same size (``journal_size_limit``), which is thus what the thread watches.
+    next batch at once) keeps it growing. Once it holds :data:`_WAL_RESTART_BYTES`, the last of
+    two more rounds runs between two batches, holding the store's lock, so that the WAL starts
+    again: the writer waits for that round's copy and fsyncs (60-190 ms each on this machine's
+    disk), which it did ten times in a 200,000-tweet import when the WAL started again every
+    40 MB, and does not at all now (its 150 MB fit). The commit that starts the WAL again
+    truncates its file to that size (``journal_size_limit``).
 
     Crash safety is SQLite's: a checkpoint only copies committed frames, and one cut short is
     taken up again by the next; a PASSIVE checkpoint never waits for (nor blocks) other readers
@@ -1150,16 +1157,15 @@ class _Checkpointer:
 
     def __init__(self, store: SQLiteStore, pages: int | None = None) -> None:
         conn = store._connection()  # the writer process's own store
-        self.wal = Path(f"{store.path}-wal")
         self._store_lock = store._lock  # held by the writer for each batch
         try:
             page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
             if pages is None:
-                pages = max(1, _CHECKPOINT_BYTES // page_size)
+                pages = max(1, _WAL_RESTART_BYTES // page_size)
+            self.pages = pages
             # A WAL frame is a page and a 24-byte header; the file starts with a 32-byte one.
-            self.limit = 32 + pages * (page_size + 24)
             conn.execute("PRAGMA wal_autocheckpoint=0")
-            conn.execute(f"PRAGMA journal_size_limit={self.limit}")
+            conn.execute(f"PRAGMA journal_size_limit={32 + pages * (page_size + 24)}")
             self._conn = sqlite3.connect(
                 store.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
@@ -1174,17 +1180,18 @@ class _Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(_CHECKPOINT_POLL):
             try:
-                if self.wal.stat().st_size <= self.limit:
+                if self._checkpoint() <= self.pages:
                     continue
-                self._checkpoint()
                 self._checkpoint()
                 with self._store_lock:
                     self._checkpoint()
-            except (OSError, sqlite3.Error):
-                continue  # no WAL yet, or tried again at the next look
+            except sqlite3.Error:
+                continue  # tried again at the next look
 
-    def _checkpoint(self) -> None:
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    def _checkpoint(self) -> int:
+        """Copies what the WAL holds that the file lacks; the frames in the WAL."""
+        row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(row[1]) if row is not None else 0
 
     def close(self) -> None:
         self._stop.set()
