@@ -201,8 +201,9 @@ class Archive:
 
     def _local(self, member: str) -> tuple[zipfile.ZipInfo, int, int, bytes] | None:
         """Where a stored or deflated member's data starts: its info, the ZIP's file descriptor,
-        the offset, and the bytes read past the local header (``head`` bytes asked for); ``None``
-        for anything else (encrypted, another method, an odd header): :mod:`zipfile` reads those.
+        the offset, and the first bytes of the data, up to :data:`_RAW_CHUNK` (read with the
+        local header); ``None`` for anything else (encrypted, another method, an odd header):
+        :mod:`zipfile` reads those.
         """
         assert self._zip is not None
         info = self._zip.NameToInfo.get(member)

@@ -117,8 +117,9 @@ CREATE TABLE IF NOT EXISTS contact_reads (
 """
 _CHUNK = 500  # keys per "IN (...)" lookup, well under SQLite's variable limit
 #: The WAL is folded back into the file once it holds about this many bytes (10,000 pages of
-#: 4 KB, 2,500 of 16 KB): by SQLite's own checkpoints (``wal_autocheckpoint`` in
-#: :meth:`SQLiteStore._prepare`), or by the writer process's checkpointer (:class:`_Checkpointer`).
+#: 4 KB, 2,500 of 16 KB), by SQLite's own checkpoints (``wal_autocheckpoint`` in
+#: :meth:`SQLiteStore._prepare`); the writer process's checkpointer (:class:`_Checkpointer`)
+#: copies it every :data:`_CHECKPOINT_POLL` seconds instead.
 _CHECKPOINT_BYTES = 10_000 * 4096
 #: Bytes per page of a new store's file (``PRAGMA page_size``, see :meth:`SQLiteStore._create`).
 _PAGE_SIZE = 16384
