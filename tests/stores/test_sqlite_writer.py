@@ -28,6 +28,9 @@ def test_the_writer_process_keeps_the_wal_bounded_and_leaves_one_file(tmp_path: 
     wal = tmp_path / "pod.sqlite3-wal"
     store = SQLiteStore(path, writer_process=True)
     store.checkpoint_pages = 13  # about 200 kB of 16 KB pages
+    # Looks often enough that the WAL cannot hold most of the test's writes between two, however
+    # fast the machine writes (every 0.25 s, a quiet machine wrote 33 of the 35 MB in between).
+    store.checkpoint_poll = 0.02
     store.open()
     sizes = []
     try:

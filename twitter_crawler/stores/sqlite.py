@@ -312,6 +312,9 @@ class SQLiteStore(Store):
         #: The writer process's WAL starts again once it holds this many pages.
         #: (``None``: :data:`_WAL_RESTART_BYTES` of the file's pages.)
         self.checkpoint_pages: int | None = None
+        #: Seconds between two looks of the writer process's checkpointer (``None``:
+        #: :data:`_CHECKPOINT_POLL`).
+        self.checkpoint_poll: float | None = None
         self._writer: _WriterProcess | None = None
         # Folders of the file area put_file has seen → whether it made them (then empty).
         self._folders: dict[str, bool] = {}
@@ -375,7 +378,7 @@ class SQLiteStore(Store):
             self._ends.clear()
             if self.writer_process:
                 try:
-                    self._writer = _WriterProcess(self.path, self.checkpoint_pages)
+                    self._writer = _WriterProcess(self.path, self.checkpoint_pages, self.checkpoint_poll)
                 except BaseException:
                     self._conn = None
                     conn.close()
@@ -1091,9 +1094,11 @@ class _WriterProcess:
     finish the batch it holds (committed whole, or rolled back) and end at the pipe's end.
     """
 
-    def __init__(self, path: Path, checkpoint_pages: int | None = None) -> None:
+    def __init__(self, path: Path, checkpoint_pages: int | None = None,
+                 checkpoint_poll: float | None = None) -> None:
         self._pipe, child = spawn.pipe()
-        self._proc = spawn.start(_serve, (str(path), child, checkpoint_pages), "sqlite-writer")
+        self._proc = spawn.start(_serve, (str(path), child, checkpoint_pages, checkpoint_poll),
+                                 "sqlite-writer")
         child.close()
         self.path = path
         # The child opens the file first: an error there is the store's, not the first batch's.
@@ -1156,8 +1161,10 @@ class _Checkpointer:
     or writers of the file, it copies what they allow.
     """
 
-    def __init__(self, store: SQLiteStore, pages: int | None = None) -> None:
+    def __init__(self, store: SQLiteStore, pages: int | None = None,
+                 poll: float | None = None) -> None:
         conn = store._connection()  # the writer process's own store
+        self.poll = _CHECKPOINT_POLL if poll is None else poll
         self._store_lock = store._lock  # held by the writer for each batch
         try:
             page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
@@ -1179,7 +1186,7 @@ class _Checkpointer:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(_CHECKPOINT_POLL):
+        while not self._stop.wait(self.poll):
             try:
                 if self._checkpoint() <= self.pages:
                     continue
@@ -1200,12 +1207,13 @@ class _Checkpointer:
         self._conn.close()
 
 
-def _serve(path: str, pipe: Any, checkpoint_pages: int | None = None) -> None:
+def _serve(path: str, pipe: Any, checkpoint_pages: int | None = None,
+           checkpoint_poll: float | None = None) -> None:
     """The writer process: open the store, then write every batch received until ``None``."""
     store = SQLiteStore(path)
     try:
         store.open()
-        checkpointer = _Checkpointer(store, checkpoint_pages)
+        checkpointer = _Checkpointer(store, checkpoint_pages, checkpoint_poll)
     except (StoreError, StoreConfigError) as exc:
         store.close()
         pipe.send(("error", str(exc)))
