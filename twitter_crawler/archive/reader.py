@@ -242,8 +242,7 @@ class Archive:
         if len(raw) < size:
             raise EOFError(f"{member} is cut short")
         data = zlib_ng.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
-        if len(data) != info.file_size or zlib_ng.crc32(data) != info.CRC:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+        _check(member, info, len(data), zlib_ng.crc32(data))
         return data
 
     def has(self, kind: str) -> bool:
@@ -351,8 +350,13 @@ class _Inflating:
         self._done = True
         if self._inflate is not None and not self._inflate.eof:
             raise EOFError(f"{self.member} is cut short")
-        if self._size != self._info.file_size or self._crc != self._info.CRC:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.member!r}")
+        _check(self.member, self._info, self._size, self._crc)
+
+
+def _check(member: str, info: zipfile.ZipInfo, size: int, crc: int) -> None:
+    """What :mod:`zipfile` checks once a member is read: its size and CRC-32."""
+    if size != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
 
 
 def _bad(member: str, what: str) -> ArchiveError:

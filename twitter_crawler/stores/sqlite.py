@@ -244,22 +244,19 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-_dumps, _loads = dumps_properties, loads_properties
-
-
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 _rowid_of = attrgetter("rowid")
 
 
 def _dumps_all(values: list[Any]) -> list[str]:
-    """:func:`_dumps` of each value (a value that is already JSON text, a packed item's, as it
+    """:func:`dumps_properties` of each value (a value that is already JSON text, a packed item's, as it
     is): in C, unless one needs json's fallback."""
     if any(type(value) is str for value in values):
-        return [value if type(value) is str else _dumps(value) for value in values]
+        return [value if type(value) is str else dumps_properties(value) for value in values]
     try:
         return list(map(bytes.decode, map(orjson.dumps, values)))
     except TypeError:
-        return list(map(_dumps, values))
+        return list(map(dumps_properties, values))
 
 
 #: Item type → the prefix of the Pod ids of its raw keys (``Tweet`` → ``tw-tweet-``): the id
@@ -657,7 +654,7 @@ class SQLiteStore(Store):
                 now,
             )
         updates = [
-            (_dumps(row.properties), now, row.rowid) for row in rows.values() if row.dirty
+            (dumps_properties(row.properties), now, row.rowid) for row in rows.values() if row.dirty
         ]
         if updates:
             conn.executemany(
@@ -740,7 +737,7 @@ class SQLiteStore(Store):
             row = rows.get(ident)
             if row is not None:
                 # A packed item's JSON text is merged as a dict.
-                if merge(row.properties, _loads(props) if type(props) is str else props):
+                if merge(row.properties, loads_properties(props) if type(props) is str else props):
                     row.dirty = True
                     updated[kind] += 1
                 else:
@@ -752,8 +749,8 @@ class SQLiteStore(Store):
                 created[kind] += 1
                 continue
             if type(stored) is str:
-                new[ident] = stored = _loads(stored)
-            if merge(stored, _loads(props) if type(props) is str else props):
+                new[ident] = stored = loads_properties(stored)
+            if merge(stored, loads_properties(props) if type(props) is str else props):
                 updated[kind] += 1
             else:
                 unchanged[kind] += 1
@@ -831,7 +828,7 @@ class SQLiteStore(Store):
                     f"SELECT rowid, key, properties FROM items WHERE type = ? AND key IN ({marks})",  # noqa: S608
                     (kind, *chunk),
                 ):
-                    rows[(kind, key)] = _Row(rowid, _loads(properties))
+                    rows[(kind, key)] = _Row(rowid, loads_properties(properties))
         return rows
 
     def _lookup_rowids(self, conn: sqlite3.Connection, keys: Iterable[Key]) -> dict[Key, int]:
