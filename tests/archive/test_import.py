@@ -248,3 +248,45 @@ def test_a_pipeline_that_changes_the_items_has_its_changes_stored(tmp_path: Path
                            "WHERE type = 'Tweet' AND json_extract(properties, '$.message') IS NOT NULL "
                            "GROUP BY 1").fetchall()
     assert marks and all(lang == "marked" for lang, _ in marks), marks
+
+
+def _file_edges(path: Path) -> set[tuple[str, str, str]]:
+    with _db(path) as db:
+        return set(db.execute("SELECT sourceType, sourceKey, targetKey FROM edge_keys "
+                              "WHERE name = 'file'"))
+
+
+def test_files_the_store_refuses_are_counted_and_the_rest_stored(tmp_path: Path) -> None:
+    """Where the store cannot write a file (here half its folders are taken by plain files),
+    that file is one counted warning, and its File item and ``file`` edges are left out; the
+    others, written by the store's two threads, are stored with their items, each linked to
+    its own media as in an import with nothing refused."""
+    zpath = tmp_path / "a.zip"
+    write_archive(zpath, "--tweets", "1200", "--seed", "5")
+    whole = tmp_path / "whole.sqlite3"
+    assert run_archive(zpath, whole).returncode == 0
+    store = tmp_path / "pod.sqlite3"
+    files_dir = tmp_path / "pod.files"
+    files_dir.mkdir()
+    blocked = {f"{i:02x}" for i in range(0, 256, 2)}
+    for name in blocked:
+        (files_dir / name).write_bytes(b"")
+    result = run_archive(zpath, store)
+    assert result.returncode == 0, result.log[-3000:]
+
+    with zipfile.ZipFile(zpath) as zf:
+        shas = {sha256(zf.read(n)).hexdigest() for n in zf.namelist() if "_media/" in n}
+    refused = {s for s in shas if s[:2] in blocked}
+    kept = shas - refused
+    assert len(refused) > 20 and len(kept) > 20
+    stats = _stats(result.log)
+    assert stats["twitter/archive/files_failed"] == len(refused)
+    assert stats["twitter/archive/files"] == len(kept)
+    assert result.log.count("The store did not take the file") == len(refused)
+    assert {p.name for p in files_dir.rglob("*") if p.is_file() and p.parent != files_dir} == kept
+    with _db(store) as db:
+        assert {k for (k,) in db.execute("SELECT key FROM items WHERE type = 'File'")} == kept
+        media = db.execute("SELECT count(*) FROM items WHERE type IN ('Photo', 'Video')").fetchone()
+    with _db(whole) as db:
+        assert db.execute("SELECT count(*) FROM items WHERE type IN ('Photo', 'Video')").fetchone() == media
+    assert _file_edges(store) == {e for e in _file_edges(whole) if e[2] in kept}

@@ -1,6 +1,6 @@
-"""The SQLite store's file area (``put_file``): content-addressed, written aside then renamed,
-and a file already there (same name, same size) is not written again; in a folder the store
-made itself it does not look first."""
+"""The SQLite store's file area (``put_file``): content-addressed, each file made under its
+final name only if none has it; a file already there (same name, same size) is not written
+again, and a short one (a crash while it was written) is replaced whole."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ import asyncio
 import gc
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,7 @@ from scrapy import Spider, signals
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.asyncio import run_in_thread
 
-from twitter_crawler.archive.worker import Chunk, Failure, ReaderProcess
+from twitter_crawler.archive.worker import Chunk, Failure, NewFile, ReaderProcess
 from twitter_crawler.items import Answer, File, PackedAnswer, ref, to_dict
 from twitter_crawler.pipelines.store import store_opened
 from twitter_crawler.spiders.arguments import parse_archive_arguments
@@ -232,30 +232,31 @@ class _Import:
         store = self.spider.store
         if store is None:
             return []
-        if store.file_writers > 1 and self._writers is None:
+        files = chunk.files
+        # Each writer takes a share of the chunk's files in one hand-over, not one per file: a
+        # hand-over (a future, a lock, a wake-up) cost about as much CPU as writing a file.
+        shares = min(store.file_writers, len(files))
+        if shares > 1 and self._writers is None:
             self._writers = ThreadPoolExecutor(store.file_writers, thread_name_prefix="archive-files")
-        writes: list[tuple[Future[None] | None, Any]] = [
-            (self._writers.submit(store.put_file, f.sha256, f.data) if self._writers else None,
-             to_dict(File(f.sha256, f.sha256, len(f.data), f.mime_type, f.url)))
-            for f in chunk.files]
+        errors: list[StoreError | None] = [None] * len(files)
+        if shares > 1 and self._writers is not None:
+            for future in [self._writers.submit(_put_files, store, files, errors, i, shares)
+                           for i in range(shares)]:
+                future.result()
+        else:
+            _put_files(store, files, errors, 0, 1)
         out: list[Any] = []
-        for (future, item), file in zip(writes, chunk.files, strict=True):
-            try:
-                if future is None:
-                    # One writer: in this thread. A hand-over to another thread per file (a lock,
-                    # a wake-up) cost about as much CPU as writing the file.
-                    store.put_file(file.sha256, file.data)
-                else:
-                    future.result()
-            except StoreError as exc:
-                self.failed.add(item["sha256"])
+        for file, error in zip(files, errors, strict=True):
+            if error is not None:
+                self.failed.add(file.sha256)
                 self.stats.inc_value("twitter/archive/files_failed")
                 logger.warning("The store did not take the file %(sha)s (%(error)s): its media "
-                               "are imported without it", {"sha": item["sha256"], "error": exc})
+                               "are imported without it", {"sha": file.sha256, "error": error})
                 continue
             self.stats.inc_value("twitter/archive/files")
-            self.stats.inc_value("twitter/archive/file_bytes", item["size"])
-            out.append(item)
+            self.stats.inc_value("twitter/archive/file_bytes", len(file.data))
+            out.append(to_dict(File(file.sha256, file.sha256, len(file.data), file.mime_type,
+                                    file.url)))
         out += [{"type": "Edge", "name": "file", "source": media, "target": ref("File", sha)}
                 for media, sha in chunk.links if sha not in self.failed]
         return out
@@ -279,3 +280,15 @@ class _Import:
     def close(self) -> None:
         if self._writers is not None:
             self._writers.shutdown(wait=True)
+
+
+def _put_files(store: Store, files: list[NewFile], errors: list[StoreError | None], start: int,
+               step: int) -> None:
+    """Gives the store the files ``files[start::step]``; a refusal goes to ``errors`` at the
+    file's index."""
+    for i in range(start, len(files), step):
+        file = files[i]
+        try:
+            store.put_file(file.sha256, file.data)
+        except StoreError as exc:
+            errors[i] = exc
