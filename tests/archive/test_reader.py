@@ -296,3 +296,78 @@ def test_a_damaged_data_file_in_a_zip_is_an_archive_error(tmp_path: Path, how: s
     if how == "stored":
         assert "tweets.js in" in str(failed.value) and "is damaged (Bad CRC-32" in str(failed.value)
         assert len(got) > 1200  # the changed record is read too: only the CRC-32 tells
+
+
+def _same_as_zipfile(path: Path) -> None:
+    """Every member's name and bytes read through the archive are those zipfile reads."""
+    import zipfile
+
+    with Archive.open(path) as archive, zipfile.ZipFile(path) as zf:
+        names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        assert archive.size("data/tweets.js") == zf.getinfo("data/tweets.js").file_size
+        assert sorted(archive.media["tweets_media"]) == sorted(
+            n.rpartition("/")[2] for n in names if "tweets_media/" in n)
+        for name in names:
+            assert archive.read_file(name) == zf.read(name), name
+
+
+def _directory_of(path: Path) -> dict[str, Any] | None:
+    with path.open("rb") as f:
+        return reader._central_directory(f)  # type: ignore[return-value]
+
+
+def test_the_central_directory_read_directly_is_what_zipfile_reads(tmp_path: Path) -> None:
+    """A plain ZIP's directory is read without zipfile: UTF-8 and cp437 names, an archive
+    comment, a directory entry, members of each method; each member where zipfile finds it."""
+    import zipfile
+
+    path = tmp_path / "archive.zip"
+    _media_zip(path)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("data/tweets_media/6-ünïcode ✨.jpg", b"utf-8 name " * 50)
+        zf.writestr("data/tweets_media/7-cafX.jpg", b"cp437 name")
+        zf.writestr("data/empty-folder/", b"")
+        zf.comment = b"an archive comment"
+    # A name without the UTF-8 flag is cp437 (as older tools write them): X becomes é (0x82).
+    path.write_bytes(path.read_bytes().replace(b"7-cafX.jpg", b"7-caf\x82.jpg"))
+    members = _directory_of(path)
+    assert members is not None
+    with zipfile.ZipFile(path) as zf:
+        expected = {i.filename: (i.header_offset, i.compress_type, i.compress_size, i.file_size,
+                                 i.CRC, i.flag_bits) for i in zf.infolist()}
+    assert {name: (m.header_offset, m.compress_type, m.compress_size, m.file_size, m.CRC,
+                   m.flag_bits) for name, m in members.items()} == expected
+    assert "data/tweets_media/7-caf\xe9.jpg" in members
+    assert "data/tweets_media/6-ünïcode ✨.jpg" in members
+    _same_as_zipfile(path)
+
+
+def test_zips_of_other_shapes_are_read_through_zipfile(tmp_path: Path) -> None:
+    """Bytes before the ZIP (a self-extractor's), or a ZIP64 directory (more than 65,535
+    members): not read here, but by zipfile, with the same result."""
+    import zipfile
+
+    plain = tmp_path / "plain.zip"
+    _media_zip(plain)
+    prefixed = tmp_path / "prefixed.zip"
+    prefixed.write_bytes(b"#!/bin/sh\nexit 0\n" * 10 + plain.read_bytes())
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        zf.writestr("data/tweets.js", "window.YTD.tweets.part0 = []")
+        for i in range(65_536):
+            zf.writestr(f"data/tweets_media/{i}-x.jpg", b"")
+    for path in (prefixed, many):
+        assert _directory_of(path) is None, path.name
+        _same_as_zipfile(path)
+
+
+def test_a_damaged_central_directory_is_one_clear_error(tmp_path: Path) -> None:
+    """An entry of the directory overwritten: the archive cannot be opened, and says why."""
+    path = tmp_path / "archive.zip"
+    _media_zip(path)
+    body = bytearray(path.read_bytes())
+    at = body.rfind(b"PK\x01\x02")
+    body[at:at + 4] = b"XXXX"
+    path.write_bytes(bytes(body))
+    with pytest.raises(ArchiveError, match="damaged ZIP"):
+        Archive.open(path)

@@ -34,7 +34,7 @@ import orjson
 from zlib_ng import zlib_ng
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from typing import Self
 
 #: Bytes decompressed per read: large enough that the cutting costs nothing, small enough that
@@ -65,6 +65,74 @@ class _Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 
 
+class _Member:
+    """Where a member of the ZIP lies and what it holds: the fields of :class:`zipfile.ZipInfo`
+    read here."""
+
+    __slots__ = ("CRC", "compress_size", "compress_type", "file_size", "flag_bits", "header_offset")
+
+    def __init__(self, flag_bits: int, compress_type: int, crc: int, compress_size: int,
+                 file_size: int, header_offset: int) -> None:
+        self.flag_bits = flag_bits
+        self.compress_type = compress_type
+        self.CRC = crc
+        self.compress_size = compress_size
+        self.file_size = file_size
+        self.header_offset = header_offset
+
+
+#: The end of the central directory record (after its signature) and a directory entry.
+_END = struct.Struct("<4H2LH")
+_ENTRY = struct.Struct("<4s6H3L5H2L")
+#: A 16-bit count or 32-bit size or offset at its largest: the real value is in a ZIP64 record.
+_ZIP64_MARKS = (0xFFFF, 0xFFFFFFFF)
+
+
+def _central_directory(f: IO[bytes]) -> dict[str, _Member] | None:
+    """The members of a plain ZIP (one disk, no ZIP64 record, no bytes before the ZIP), read
+    from its central directory in one ``pread``; ``None`` for any other ZIP, which
+    :mod:`zipfile` then reads.
+
+    An archive's directory holds an entry per media file: :mod:`zipfile` took 0.27 s to read
+    those of 49,800 files, a ``ZipInfo`` built in Python for each, and both the crawl's check
+    and the reading process read it before any tweet is imported. Read here: 0.1 s.
+    """
+    fd = f.fileno()
+    size = os.fstat(fd).st_size
+    tail = os.pread(fd, min(size, 22 + 0xFFFF), max(size - 22 - 0xFFFF, 0))
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    disk, cd_disk, _, count, cd_size, cd_offset, comment = _END.unpack_from(tail, at + 4)
+    end_offset = size - len(tail) + at
+    if (disk or cd_disk or at + 22 + comment != len(tail) or count in _ZIP64_MARKS
+            or cd_size in _ZIP64_MARKS or cd_offset in _ZIP64_MARKS
+            or cd_offset + cd_size != end_offset):
+        return None
+    cd = os.pread(fd, cd_size, cd_offset)
+    if len(cd) != cd_size:
+        return None
+    members: dict[str, _Member] = {}
+    unpack = _ENTRY.unpack_from
+    pos = 0
+    for _ in range(count):
+        if pos + 46 > cd_size:
+            return None
+        (sig, _, _, flags, method, _, _, crc, csize, usize, name_length, extra_length,
+         comment_length, _, _, _, offset) = unpack(cd, pos)
+        if sig != b"PK\x01\x02" or 0xFFFFFFFF in (csize, usize, offset):
+            return None
+        try:
+            name = cd[pos + 46:pos + 46 + name_length].decode("utf-8" if flags & 0x800 else "cp437")
+        except UnicodeDecodeError:
+            return None
+        if "\x00" in name:
+            return None  # zipfile cuts such a name short
+        members[name] = _Member(flags, method, crc, csize, usize, offset)
+        pos += 46 + name_length + extra_length + comment_length
+    return members if pos == cd_size else None
+
+
 class ArchiveError(Exception):
     """The archive cannot be read; the message is one line for the user."""
 
@@ -83,7 +151,10 @@ class Archive:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._zip: zipfile.ZipFile | None = None
+        #: The ZIP's file, and its members by name (``None``: a folder).
+        self._file: IO[bytes] | None = None
+        self._members: Mapping[str, _Member | zipfile.ZipInfo] | None = None
+        self._zip: zipfile.ZipFile | None = None  # made only for members zipfile is to read
         #: type (``tweets``, ``follower``, ...) → member names, part 0 first.
         self.data: dict[str, list[str]] = {}
         #: media folder (``tweets_media``, ``profile_media``) → file name → member name.
@@ -125,11 +196,17 @@ class Archive:
                 f"path={str(path)!r} is not a ZIP file: give the archive X sent "
                 "(twitter-YYYY-MM-DD-….zip) or the folder it unpacks to")
         try:
-            self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            self._file = path.open("rb")
+            members: Mapping[str, _Member | zipfile.ZipInfo] | None = _central_directory(self._file)
+            if members is None:  # not the plain layout read here: zipfile reads the directory
+                self._zip = zipfile.ZipFile(self._file)
+                members = {info.filename: info for info in self._zip.infolist()}
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
+            self.close()
             raise ArchiveError(
                 f"path={str(path)!r} is a damaged ZIP ({exc}): download the archive again") from None
-        return {info.filename: info.file_size for info in self._zip.infolist() if not info.is_dir()}
+        self._members = members
+        return {name: info.file_size for name, info in members.items() if not name.endswith("/")}
 
     def _index(self, names: dict[str, int]) -> None:
         found: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
@@ -137,7 +214,8 @@ class Archive:
         for name in names:
             if name.startswith(("__MACOSX/", ".")) or "/." in name:
                 continue
-            m = _DATA_FILE.match(name)
+            # (Tens of thousands of media files: a regular expression fewer for each.)
+            m = _DATA_FILE.match(name) if name.endswith(".js") else None
             if m:
                 found[m["prefix"]][m["name"]].append((int(m["part"] or 0), name))
                 continue
@@ -150,7 +228,7 @@ class Archive:
         prefixes = [p for p, files in found.items()
                     if any(part == 0 for kind in ("tweets", "tweet") for part, _ in files.get(kind, ()))]
         if not prefixes:
-            what = "ZIP" if self._zip is not None else "folder"
+            what = "ZIP" if self._members is not None else "folder"
             raise ArchiveError(
                 f"path={str(self.path)!r} holds no data/tweets.js (nor data/tweet.js): this {what} "
                 "is not an X archive, or not all of it")
@@ -168,6 +246,9 @@ class Archive:
         if self._zip is not None:
             self._zip.close()
             self._zip = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def __enter__(self) -> Self:
         return self
@@ -182,37 +263,43 @@ class Archive:
         return self._sizes.get(member, 0)
 
     def _stream(self, member: str) -> IO[bytes] | _Inflating:
-        if self._zip is not None:
+        if self._members is not None:
             local = self._local(member)
             if local is None:
-                return self._zip.open(member)
+                return self._zipfile().open(member)
             return _Inflating(member, *local)
         return (self.path / member).open("rb")
 
     def read_file(self, member: str) -> bytes:
         """The bytes of one (media) member."""
         try:
-            if self._zip is not None and (data := self._read_member(member)) is not None:
+            if self._members is not None and (data := self._read_member(member)) is not None:
                 return data
             with self._stream(member) as f:
                 return f.read()
         except _UNREADABLE as exc:
             raise ArchiveError(f"{member} in {self.path} cannot be read ({exc})") from None
 
-    def _local(self, member: str) -> tuple[zipfile.ZipInfo, int, int, bytes] | None:
+    def _zipfile(self) -> zipfile.ZipFile:
+        """:mod:`zipfile` over the archive, for the members it is to read (:meth:`_local`)."""
+        if self._zip is None:
+            assert self._file is not None
+            self._zip = zipfile.ZipFile(self._file)
+        return self._zip
+
+    def _local(self, member: str) -> tuple[_Member | zipfile.ZipInfo, int, int, bytes] | None:
         """Where a stored or deflated member's data starts: its info, the ZIP's file descriptor,
         the offset, and the first bytes of the data, up to :data:`_RAW_CHUNK` (read with the
         local header); ``None`` for anything else (encrypted, another method, an odd header):
         :mod:`zipfile` reads those.
         """
-        assert self._zip is not None
-        info = self._zip.NameToInfo.get(member)
+        assert self._members is not None
+        assert self._file is not None
+        info = self._members.get(member)
         if info is None or info.flag_bits & 0x1 or info.compress_type not in (
                 zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return None
-        fd = self._zip.fp.fileno() if self._zip.fp is not None else -1
-        if fd < 0:
-            return None
+        fd = self._file.fileno()
         # The local header (30 bytes, the name, an extra field of a guessed length), then the
         # start of the data: most media files whole.
         ahead = min(info.compress_size, _RAW_CHUNK)
@@ -294,7 +381,7 @@ class _Inflating:
     in 1.0 s, with its Python layers around.
     """
 
-    def __init__(self, member: str, info: zipfile.ZipInfo, fd: int, offset: int,
+    def __init__(self, member: str, info: _Member | zipfile.ZipInfo, fd: int, offset: int,
                  first: bytes) -> None:
         self.member = member
         self._info = info
@@ -353,7 +440,7 @@ class _Inflating:
         _check(self.member, self._info, self._size, self._crc)
 
 
-def _check(member: str, info: zipfile.ZipInfo, size: int, crc: int) -> None:
+def _check(member: str, info: _Member | zipfile.ZipInfo, size: int, crc: int) -> None:
     """What :mod:`zipfile` checks once a member is read: its size and CRC-32."""
     if size != info.file_size or crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
