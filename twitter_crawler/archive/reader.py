@@ -28,7 +28,7 @@ import zipfile
 import zlib
 from collections import defaultdict
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import orjson
 from zlib_ng import zlib_ng
@@ -65,20 +65,16 @@ class _Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 
 
-class _Member:
+class _Member(NamedTuple):
     """Where a member of the ZIP lies and what it holds: the fields of :class:`zipfile.ZipInfo`
     read here."""
 
-    __slots__ = ("CRC", "compress_size", "compress_type", "file_size", "flag_bits", "header_offset")
-
-    def __init__(self, flag_bits: int, compress_type: int, crc: int, compress_size: int,
-                 file_size: int, header_offset: int) -> None:
-        self.flag_bits = flag_bits
-        self.compress_type = compress_type
-        self.CRC = crc
-        self.compress_size = compress_size
-        self.file_size = file_size
-        self.header_offset = header_offset
+    flag_bits: int
+    compress_type: int
+    CRC: int
+    compress_size: int
+    file_size: int
+    header_offset: int
 
 
 #: The end of the central directory record (after its signature) and a directory entry.
