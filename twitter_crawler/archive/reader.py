@@ -77,6 +77,9 @@ class _Member(NamedTuple):
     header_offset: int
 
 
+#: A member's fields, read here or by zipfile.
+_Info = _Member | zipfile.ZipInfo
+
 #: The end of the central directory record (after its signature) and a directory entry.
 _END = struct.Struct("<4H2LH")
 _ENTRY = struct.Struct("<4s6H3L5H2L")
@@ -149,7 +152,7 @@ class Archive:
         self.path = path
         #: The ZIP's file, and its members by name (``None``: a folder).
         self._file: IO[bytes] | None = None
-        self._members: Mapping[str, _Member | zipfile.ZipInfo] | None = None
+        self._members: Mapping[str, _Info] | None = None
         self._zip: zipfile.ZipFile | None = None  # made only for members zipfile is to read
         #: type (``tweets``, ``follower``, ...) → member names, part 0 first.
         self.data: dict[str, list[str]] = {}
@@ -193,7 +196,7 @@ class Archive:
                 "(twitter-YYYY-MM-DD-….zip) or the folder it unpacks to")
         try:
             self._file = path.open("rb")
-            members: Mapping[str, _Member | zipfile.ZipInfo] | None = _central_directory(self._file)
+            members: Mapping[str, _Info] | None = _central_directory(self._file)
             if members is None:  # not the plain layout read here: zipfile reads the directory
                 self._zip = zipfile.ZipFile(self._file)
                 members = {info.filename: info for info in self._zip.infolist()}
@@ -283,7 +286,7 @@ class Archive:
             self._zip = zipfile.ZipFile(self._file)
         return self._zip
 
-    def _local(self, member: str) -> tuple[_Member | zipfile.ZipInfo, int, int, bytes] | None:
+    def _local(self, member: str) -> tuple[_Info, int, int, bytes] | None:
         """Where a stored or deflated member's data starts: its info, the ZIP's file descriptor,
         the offset, and the first bytes of the data, up to :data:`_RAW_CHUNK` (read with the
         local header); ``None`` for anything else (encrypted, another method, an odd header):
@@ -377,7 +380,7 @@ class _Inflating:
     in 1.0 s, with its Python layers around.
     """
 
-    def __init__(self, member: str, info: _Member | zipfile.ZipInfo, fd: int, offset: int,
+    def __init__(self, member: str, info: _Info, fd: int, offset: int,
                  first: bytes) -> None:
         self.member = member
         self._info = info
@@ -436,7 +439,7 @@ class _Inflating:
         _check(self.member, self._info, self._size, self._crc)
 
 
-def _check(member: str, info: _Member | zipfile.ZipInfo, size: int, crc: int) -> None:
+def _check(member: str, info: _Info, size: int, crc: int) -> None:
     """What :mod:`zipfile` checks once a member is read: its size and CRC-32."""
     if size != info.file_size or crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
