@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.report import DEFAULT
+from bench.report import DEFAULT, mark_start
 
 BENCHMARKS = ("throughput", "quota", "side", "scale", "mediaspan", "cost", "archive", "sharedbudget")
 
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             t0 = time.monotonic()
             print(f"== {name} ==", flush=True)
+            mark_start()
             run_one(name, args, workdir, output, argv)
             print(f"== {name}: {time.monotonic() - t0:,.0f} s ==", flush=True)
     finally:

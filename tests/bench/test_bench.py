@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import plan as planning, reqlog
+from bench import harness, plan as planning, report, reqlog
 from bench.report import marker, write_section
 from tests.support.apiversion import V1
 from tests.support.crawl import run_crawl
@@ -65,6 +65,16 @@ def test_a_section_is_rewritten_in_place(tmp_path: Path) -> None:
     assert text.count(marker("quota")[0]) == 1 and "second" in text and "## 2\nfirst" not in text
     assert text.index(marker("throughput")[0]) < text.index(marker("quota")[0])
     assert "Notes written by a person." in text
+
+
+def test_a_section_says_the_load_average_its_benchmark_started_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The section is written after minutes of runs: the load read then is the benchmark's own.
+    before = {**harness.machine(), "load": "0.00 0.00 0.00"}
+    monkeypatch.setattr(report, "machine", lambda: before)
+    monkeypatch.setattr(report, "_START", {})
+    report.mark_start()
+    monkeypatch.setattr(report, "machine", lambda: {**before, "load": "2.24 1.04 0.40"})
+    assert report.provenance(["archive"]).endswith("load average at start 0.00 0.00 0.00")
 
 
 def test_the_throughput_command_runs_on_a_tiny_world(tmp_path: Path) -> None:
