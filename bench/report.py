@@ -46,16 +46,17 @@ def marker(name: str) -> tuple[str, str]:
 
 #: The machine as the running benchmark found it (:func:`mark_start`). Sections are written after
 #: their runs, and a load average read then is the benchmark's own (minutes of both cores busy).
-_START: dict[str, dict[str, str]] = {}
+_START: dict[str, str] = {}
 
 
 def mark_start() -> None:
     """Notes the date, commit and load average before a benchmark's first run, for :func:`provenance`."""
-    _START["machine"] = machine()
+    _START.clear()
+    _START.update(machine())
 
 
 def provenance(argv: list[str] | None = None) -> str:
-    m = _START.get("machine") or machine()
+    m = _START or machine()
     cmd = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     return (f"`{cmd}` · {m['date']} · commit `{m['commit'][:12]}` · {m['cores']} cores ({m['cpu']}) · "
             f"Python {m['python']} · load average at start {m['load']}")
